@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Allocation.Api.Errors;
+
+/// <summary>What every problem body carries, whoever wrote it.</summary>
+internal static class ProblemShape
+{
+    public static void Customize(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Type is null or "" || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+        {
+            problem.Type = problem.Status is { } status ? ProblemTypes.ForStatus(status) : ProblemTypes.Internal;
+        }
+
+        problem.Detail ??= problem.Title;
+        problem.Instance ??= context.HttpContext.Request.Path;
+        // The book's clients read "message".
+        problem.Extensions["message"] = problem.Detail;
+        problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+    }
+
+    /// <summary>A problem result built through the factory, so <see cref="Customize"/> applies.</summary>
+    public static ObjectResult Result(HttpContext httpContext, ProblemDetails problem)
+    {
+        Customize(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
+        return new ObjectResult(problem)
+        {
+            StatusCode = problem.Status,
+            ContentTypes = { "application/problem+json" },
+        };
+    }
+
+    public static bool ResponseStarted(HttpContext context) =>
+        context.Features.Get<IHttpResponseFeature>()?.HasStarted ?? context.Response.HasStarted;
+}

@@ -1,0 +1,32 @@
+using System.Reflection;
+
+namespace Allocation.Api.Hosting;
+
+internal static class SwaggerSetup
+{
+    public static IServiceCollection AddAllocationSwagger(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new()
+            {
+                Title = "Allocation API",
+                Version = "v1",
+                Description = "Allocates customer order lines to stock batches: warehouse stock first, then the earliest shipment. " +
+                    "Errors are RFC 9457 problem details with a 'message' member.",
+            });
+            foreach (var assembly in new[] { Assembly.GetExecutingAssembly() })
+            {
+                var xml = Path.Combine(AppContext.BaseDirectory, $"{assembly.GetName().Name}.xml");
+                if (File.Exists(xml))
+                {
+                    options.IncludeXmlComments(xml, includeControllerXmlComments: true);
+                }
+            }
+
+            options.SupportNonNullableReferenceTypes();
+        });
+        return services;
+    }
+}

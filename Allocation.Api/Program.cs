@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Allocation.Api.Errors;
+using Allocation.Api.Hosting;
+using Allocation.Application;
+using Allocation.Infrastructure;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+var builder = WebApplication.CreateBuilder(args);
+var configuration = builder.Configuration;
+
+var connectionString = configuration.GetConnectionString("Allocation")
+    ?? throw new InvalidOperationException(
+        "No database configured: set ConnectionStrings:Allocation (environment: ConnectionStrings__Allocation), " +
+        "or start the service with scripts/run, which provisions a local PostgreSQL.");
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.Limits.MaxRequestBodySize = configuration.GetValue("Limits:MaxRequestBodyBytes", 16 * 1024);
+});
+builder.Services.Configure<HostOptions>(host =>
+    host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30)));
+
+builder.Services
+    .AddApplication()
+    .AddInfrastructure(connectionString);
+builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName);
+builder.Services.AddHostedService<DatabaseStartup>();
+
+builder.Services
+    .AddControllers(mvc => mvc.Filters.Add<FluentValidationFilter>())
+    // Strict: "qty": "3" is a wrong type, not a number (the Web defaults read numbers from strings).
+    .AddJsonOptions(json => json.JsonSerializerOptions.NumberHandling = JsonNumberHandling.Strict)
+    .ConfigureApiBehaviorOptions(api => api.InvalidModelStateResponseFactory = ModelStateProblems.Create);
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
+
+builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemShape.Customize);
+builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+
+var requestTimeout = configuration.GetValue("Limits:RequestTimeout", TimeSpan.FromSeconds(10));
+builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
+{
+    Timeout = requestTimeout,
+    TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+    WriteTimeoutResponse = async context =>
+    {
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status504GatewayTimeout,
+                Type = ProblemTypes.Timeout,
+                Title = "Request timed out",
+                Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled; nothing was changed.",
+            },
+        });
+    },
+});
+
+builder.Services.AddHealthChecks()
+    .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(3));
+
+var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
+if (swaggerEnabled)
+{
+    builder.Services.AddAllocationSwagger();
+}
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRequestTimeouts();
+
+if (swaggerEnabled)
+{
+    app.UseSwagger();
+    app.UseSwaggerUI(ui => ui.DocumentTitle = "Allocation API");
+}
+
+app.MapHealthChecks("/health", new()
+{
+    ResponseWriter = (context, report) =>
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
+    },
+}).DisableRequestTimeout();
+app.MapControllers();
+
+app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));
+
+await app.RunAsync();
+
+/// <summary>The entry point, visible to the test host.</summary>
+public partial class Program;

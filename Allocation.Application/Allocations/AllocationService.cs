@@ -1,0 +1,49 @@
+using Allocation.Application.Common;
+using Allocation.Domain;
+
+namespace Allocation.Application.Allocations;
+
+/// <summary>Use cases about order lines: allocate, deallocate, and read an order's allocations.</summary>
+public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry)
+{
+    /// <summary>Allocates the line to a batch of its SKU. Repeating the same line returns the same batch.</summary>
+    /// <returns>The reference of the batch that holds the line.</returns>
+    /// <exception cref="InvalidSku">The SKU has no batches.</exception>
+    /// <exception cref="OutOfStock">No batch has room for the whole line.</exception>
+    /// <exception cref="ConflictingOrderLine">The order already has this SKU with another quantity.</exception>
+    public Task<string> AllocateAsync(string orderId, string sku, int quantity, CancellationToken cancellationToken) =>
+        retry.ExecuteAsync(
+            async ct =>
+            {
+                var line = new OrderLine(orderId, sku, quantity);
+                await using var uow = await unitsOfWork.BeginAsync(ct);
+                var product = await uow.Products.GetAsync(sku, orderId, ct) ?? throw new InvalidSku(sku);
+                var batchReference = product.Allocate(line);
+                await uow.CommitAsync(ct);
+                return batchReference;
+            },
+            cancellationToken);
+
+    /// <summary>Gives back the order's line for this SKU.</summary>
+    /// <returns>The reference of the batch that held the line.</returns>
+    /// <exception cref="LineNotAllocated">The order has no allocation for this SKU.</exception>
+    public Task<string> DeallocateAsync(string orderId, string sku, CancellationToken cancellationToken) =>
+        retry.ExecuteAsync(
+            async ct =>
+            {
+                await using var uow = await unitsOfWork.BeginAsync(ct);
+                var product = await uow.Products.GetAsync(sku, orderId, ct)
+                    ?? throw new LineNotAllocated(orderId, sku);
+                var batchReference = product.Deallocate(orderId);
+                await uow.CommitAsync(ct);
+                return batchReference;
+            },
+            cancellationToken);
+
+    /// <exception cref="OrderAllocationsNotFound">The order has no allocations.</exception>
+    public async Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken)
+    {
+        var allocations = await readModel.GetAllocationsAsync(orderId, cancellationToken);
+        return allocations.Count > 0 ? allocations : throw new OrderAllocationsNotFound(orderId);
+    }
+}

@@ -1,0 +1,37 @@
+using Allocation.Application.Common;
+using Allocation.Domain;
+
+namespace Allocation.Application.Batches;
+
+/// <summary>Use cases about stock: adding a batch and reading one.</summary>
+public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry)
+{
+    /// <summary>Adds a batch, creating the SKU's product when it is the first batch of that SKU.</summary>
+    /// <exception cref="DuplicateBatch">The reference is taken.</exception>
+    public Task<BatchView> AddBatchAsync(
+        string reference, string sku, int quantity, DateOnly? eta, CancellationToken cancellationToken) =>
+        retry.ExecuteAsync(
+            async ct =>
+            {
+                await using var uow = await unitsOfWork.BeginAsync(ct);
+                var batch = new Batch(reference, sku, quantity, eta);
+                var product = await uow.Products.GetAsync(sku, orderId: null, ct);
+                if (product is null)
+                {
+                    product = new Product(sku, []);
+                    uow.Products.Add(product);
+                }
+
+                product.AddBatch(batch);
+                await uow.CommitAsync(ct);
+                return ToView(batch);
+            },
+            cancellationToken);
+
+    /// <exception cref="BatchNotFound">No batch has this reference.</exception>
+    public async Task<BatchView> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
+        await readModel.GetBatchAsync(reference, cancellationToken) ?? throw new BatchNotFound(reference);
+
+    private static BatchView ToView(Batch batch) =>
+        new(batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta, batch.AllocatedQuantity);
+}

@@ -1,0 +1,18 @@
+using Allocation.Application.Allocations;
+using Allocation.Application.Batches;
+using Allocation.Application.Common;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Allocation.Application;
+
+public static class DependencyInjection
+{
+    public static IServiceCollection AddApplication(this IServiceCollection services)
+    {
+        services.AddOptions<ConflictRetryOptions>().BindConfiguration(ConflictRetryOptions.SectionName);
+        services.AddSingleton<ConflictRetry>();
+        services.AddScoped<BatchService>();
+        services.AddScoped<AllocationService>();
+        return services;
+    }
+}

@@ -1,0 +1,19 @@
+using Allocation.Domain;
+
+namespace Allocation.Application;
+
+/// <summary>Products, one per SKU, inside the current unit of work.</summary>
+public interface IProductRepository
+{
+    /// <summary>
+    /// Loads one SKU's product: its batches with their allocated totals and, when
+    /// <paramref name="orderId"/> is given, that order's line for this SKU. Other lines of the
+    /// batches are not loaded: no use case needs them, and loading them would make an allocation
+    /// cost more as history grows.
+    /// </summary>
+    /// <returns>The product, or null when the SKU has no batches.</returns>
+    Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken);
+
+    /// <summary>Starts tracking a product that is not stored yet.</summary>
+    void Add(Product product);
+}

@@ -1,0 +1,20 @@
+namespace Allocation.Application;
+
+/// <summary>
+/// One transaction for one use case. Changes to the products loaded or added through
+/// <see cref="Products"/> are stored by <see cref="CommitAsync"/>; disposing without
+/// committing rolls everything back.
+/// </summary>
+public interface IUnitOfWork : IAsyncDisposable
+{
+    IProductRepository Products { get; }
+
+    /// <exception cref="ConcurrencyConflict">Another unit of work changed one of the products first.</exception>
+    Task CommitAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Opens units of work.</summary>
+public interface IUnitOfWorkFactory
+{
+    Task<IUnitOfWork> BeginAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,25 @@
+namespace Allocation.Domain;
+
+/// <summary>A customer's request for a quantity of one SKU, as part of an order. A value object.</summary>
+public sealed record OrderLine
+{
+    public OrderLine(string orderId, string sku, int quantity)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sku);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(quantity);
+        OrderId = orderId;
+        Sku = sku;
+        Quantity = quantity;
+    }
+
+    public string OrderId { get; }
+
+    public string Sku { get; }
+
+    public int Quantity { get; }
+
+    /// <summary>True when both lines are for the same order and SKU, whatever their quantities.</summary>
+    public bool IsSameOrderLineAs(OrderLine other) =>
+        OrderId == other.OrderId && Sku == other.Sku;
+}

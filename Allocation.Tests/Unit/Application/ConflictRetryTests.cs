@@ -1,0 +1,77 @@
+using Allocation.Application;
+using Allocation.Domain;
+using Moq;
+
+namespace Allocation.Tests.Unit.Application;
+
+/// <summary>The retry loop's interactions with the unit of work are the point here, so Moq.</summary>
+public class ConflictRetryTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static (Mock<IUnitOfWorkFactory> Factory, Mock<IUnitOfWork> Uow) UowThatCommits(params Exception?[] outcomes)
+    {
+        var repository = new Mock<IProductRepository>();
+        repository.Setup(r => r.GetAsync("LAMP", "o1", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(() => new Product("LAMP", [new Batch("b1", "LAMP", 10, eta: null)]));
+        var uow = new Mock<IUnitOfWork>();
+        uow.SetupGet(u => u.Products).Returns(repository.Object);
+        var commit = uow.SetupSequence(u => u.CommitAsync(It.IsAny<CancellationToken>()));
+        foreach (var outcome in outcomes)
+        {
+            commit = outcome is null ? commit.Returns(Task.CompletedTask) : commit.ThrowsAsync(outcome);
+        }
+
+        var factory = new Mock<IUnitOfWorkFactory>();
+        factory.Setup(f => f.BeginAsync(It.IsAny<CancellationToken>())).ReturnsAsync(uow.Object);
+        return (factory, uow);
+    }
+
+    [Test]
+    public async Task A_conflict_is_retried_from_a_fresh_unit_of_work_until_it_commits()
+    {
+        var (factory, uow) = UowThatCommits(new ConcurrencyConflict("lost"), new ConcurrencyConflict("lost"), null);
+
+        var result = await Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        result.Should().Be("b1");
+        factory.Verify(f => f.BeginAsync(It.IsAny<CancellationToken>()), Times.Exactly(3));
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(3));
+        uow.Verify(u => u.DisposeAsync(), Times.Exactly(3));
+    }
+
+    [Test]
+    public async Task Retries_are_bounded_and_then_the_conflict_reaches_the_caller()
+    {
+        var conflicts = Enumerable.Repeat<Exception?>(new ConcurrencyConflict("lost"), 10).ToArray();
+        var (factory, uow) = UowThatCommits(conflicts);
+
+        var act = () => Services.Allocations(factory.Object, retry: Services.Retry(maxAttempts: 4))
+            .AllocateAsync("o1", "LAMP", 1, None);
+
+        await act.Should().ThrowAsync<ConcurrencyConflict>().WithMessage("*4 attempts*");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(4));
+    }
+
+    [Test]
+    public async Task Business_errors_are_not_retried()
+    {
+        var (factory, _) = UowThatCommits((Exception?)null);
+
+        var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 11, None);
+
+        await act.Should().ThrowAsync<OutOfStock>();
+        factory.Verify(f => f.BeginAsync(It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task An_unavailable_store_is_not_retried_inside_the_request()
+    {
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("down"));
+
+        var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        await act.Should().ThrowAsync<StoreUnavailable>();
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Once);
+    }
+}
