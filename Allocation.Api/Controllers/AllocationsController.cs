@@ -7,7 +7,6 @@ namespace Allocation.Api.Controllers;
 
 /// <summary>Order lines and the batches they are allocated to.</summary>
 [ApiController]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class AllocationsController(AllocationService allocations) : ControllerBase
 {
     /// <summary>Allocates an order line to a batch of its SKU.</summary>
@@ -23,7 +22,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpPost("allocate")]
     [Consumes(MediaTypeNames.Application.Json)]
-    [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status201Created)]
+    [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, MediaTypeNames.Application.ProblemJson)]
@@ -47,7 +46,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpPost("deallocate")]
     [Consumes(MediaTypeNames.Application.Json)]
-    [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status200OK)]
+    [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
@@ -64,7 +63,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="404">The order has no allocation.</response>
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("allocations/{orderId}")]
-    [ProducesResponseType<IReadOnlyList<OrderAllocationResponse>>(StatusCodes.Status200OK)]
+    [ProducesResponseType<IReadOnlyList<OrderAllocationResponse>>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<IReadOnlyList<OrderAllocationResponse>> GetAllocations(string orderId, CancellationToken cancellationToken) =>

@@ -7,7 +7,6 @@ namespace Allocation.Api.Controllers;
 
 /// <summary>Stock: the batches order lines are allocated from.</summary>
 [ApiController]
-[Produces(MediaTypeNames.Application.Json)]
 public sealed class BatchesController(BatchService batches) : ControllerBase
 {
     /// <summary>Adds a batch of stock.</summary>
@@ -20,7 +19,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpPost("add_batch")]
     [Consumes(MediaTypeNames.Application.Json)]
-    [ProducesResponseType<BatchResponse>(StatusCodes.Status201Created)]
+    [ProducesResponseType<BatchResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, MediaTypeNames.Application.ProblemJson)]
@@ -40,7 +39,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <response code="404">No batch has this reference.</response>
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("batches/{reference}")]
-    [ProducesResponseType<BatchResponse>(StatusCodes.Status200OK)]
+    [ProducesResponseType<BatchResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<ActionResult<BatchResponse>> GetBatch(string reference, CancellationToken cancellationToken) =>

@@ -111,7 +111,7 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
                 cancellationToken);
         }
         catch (PostgresException error) when (error is
-            { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "batches_reference_key" })
+        { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "batches_reference_key" })
         {
             throw new DuplicateBatch(batch.Reference);
         }

@@ -1,0 +1,99 @@
+using System.Net;
+using Allocation.Api.Errors;
+using Allocation.Tests.Support;
+
+namespace Allocation.Tests.EndToEnd;
+
+public class ReadEndpointTests : ApiFixture
+{
+    [Test]
+    public async Task An_orders_allocations_list_each_sku_with_its_batch()
+    {
+        var (lamp, sofa) = (Unique.Sku("lamp"), Unique.Sku("sofa"));
+        var (lampBatch, sofaBatch) = (Unique.BatchRef("lamp"), Unique.BatchRef("sofa"));
+        var order = Unique.OrderId();
+        await AddStockAsync((lampBatch, lamp, 10, null), (sofaBatch, sofa, 10, "2030-05-05"));
+        await Client.PostJsonAsync("/allocate", new { orderid = order, sku = lamp, qty = 1 });
+        await Client.PostJsonAsync("/allocate", new { orderid = order, sku = sofa, qty = 2 });
+
+        var body = await (await Client.GetAsync(new Uri($"/allocations/{order}", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+
+        body.EnumerateArray().Select(e => (e.GetProperty("sku").GetString(), e.GetProperty("batchref").GetString()))
+            .Should().BeEquivalentTo([(lamp, lampBatch), (sofa, sofaBatch)]);
+    }
+
+    [Test]
+    public async Task An_order_without_allocations_is_404()
+    {
+        var response = await Client.GetAsync(new Uri($"/allocations/{Unique.OrderId()}", UriKind.Relative));
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, ProblemTypes.NotFound);
+    }
+
+    [Test]
+    public async Task A_batch_reads_back_with_its_allocated_and_available_quantities()
+    {
+        var (sku, batch) = (Unique.Sku(), Unique.BatchRef());
+        await AddStockAsync((batch, sku, 30, "2027-03-04"));
+        await Client.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 12 });
+
+        var body = await (await Client.GetAsync(new Uri($"/batches/{batch}", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+
+        body.GetProperty("ref").GetString().Should().Be(batch);
+        body.GetProperty("sku").GetString().Should().Be(sku);
+        body.GetProperty("qty").GetInt32().Should().Be(30);
+        body.GetProperty("eta").GetString().Should().Be("2027-03-04");
+        body.GetProperty("allocated").GetInt32().Should().Be(12);
+        body.GetProperty("available").GetInt32().Should().Be(18);
+    }
+
+    [Test]
+    public async Task An_unknown_batch_is_404()
+    {
+        var response = await Client.GetAsync(new Uri($"/batches/{Unique.BatchRef()}", UriKind.Relative));
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, ProblemTypes.NotFound);
+    }
+
+    [Test]
+    public async Task Health_is_200_while_the_database_answers()
+    {
+        var response = await Client.GetAsync(new Uri("/health", UriKind.Relative));
+        (await response.ShouldBeJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString().Should().Be("Healthy");
+    }
+
+    [Test]
+    public async Task The_openapi_document_describes_every_operation_with_its_responses_and_examples()
+    {
+        var document = await (await Client.GetAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+        var paths = document.GetProperty("paths");
+
+        var expected = new Dictionary<string, (string Method, string[] Codes)>
+        {
+            ["/add_batch"] = ("post", ["201", "400", "409", "413", "415", "503"]),
+            ["/allocate"] = ("post", ["201", "400", "409", "413", "415", "503"]),
+            ["/deallocate"] = ("post", ["200", "400", "404", "409", "413", "415", "503"]),
+            ["/allocations/{orderId}"] = ("get", ["200", "404", "503"]),
+            ["/batches/{reference}"] = ("get", ["200", "404", "503"]),
+        };
+        foreach (var (path, (method, codes)) in expected)
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            operation.GetProperty("summary").GetString().Should().NotBeNullOrWhiteSpace();
+            operation.GetProperty("responses").EnumerateObject().Select(r => r.Name).Should().BeEquivalentTo(codes, path);
+        }
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        schemas.GetProperty("AllocateRequest").GetProperty("properties").GetProperty("orderid").GetProperty("example").GetString()
+            .Should().Be("order-1042");
+        schemas.GetProperty("AddBatchRequest").GetProperty("properties").GetProperty("eta").GetProperty("example").GetString()
+            .Should().Be("2026-12-01");
+    }
+
+    [Test]
+    public async Task Swagger_ui_is_served()
+    {
+        var response = await Client.GetAsync(new Uri("/swagger/index.html", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("swagger-ui");
+    }
+}

@@ -1,0 +1,21 @@
+namespace Allocation.Tests.Support;
+
+/// <summary>Row counts and sums of every table: equal snapshots mean nothing was written.</summary>
+public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations)
+{
+    public static async Task<DatabaseSnapshot> TakeAsync(Store store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var row = await store.QueryAsync<DatabaseSnapshot>(
+            """
+            SELECT (SELECT count(*) FROM products) AS Products,
+                   (SELECT coalesce(sum(version_number), 0) FROM products)::bigint AS VersionSum,
+                   (SELECT count(*) FROM batches) AS Batches,
+                   (SELECT coalesce(sum(purchased_quantity), 0) FROM batches)::bigint AS PurchasedSum,
+                   (SELECT coalesce(sum(allocated_quantity), 0) FROM batches)::bigint AS AllocatedSum,
+                   (SELECT count(*) FROM order_lines) AS Lines,
+                   (SELECT count(*) FROM allocations) AS Allocations
+            """);
+        return row.Single();
+    }
+}

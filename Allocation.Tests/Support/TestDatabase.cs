@@ -1,0 +1,97 @@
+using Allocation.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Allocation.Tests.Support;
+
+/// <summary>
+/// The suite's database: a fresh, migrated database on the server named by ALLOCATION_TEST_DATABASE,
+/// or on a private cluster started for this run. Created on first use, removed when the run ends.
+/// </summary>
+public sealed class TestDatabase
+{
+    public const string ServerVariable = "ALLOCATION_TEST_DATABASE";
+
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static TestDatabase? _shared;
+
+    private readonly string _adminConnectionString;
+    private readonly string _name;
+
+    private TestDatabase(string adminConnectionString, string name, PrivatePostgres? cluster)
+    {
+        _adminConnectionString = adminConnectionString;
+        _name = name;
+        Cluster = cluster;
+        ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+    }
+
+    public string ConnectionString { get; }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>The private cluster, when the suite started one.</summary>
+    public PrivatePostgres? Cluster { get; }
+
+    public static async Task<TestDatabase> SharedAsync()
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            return _shared ??= await CreateAsync();
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    public static async Task DisposeSharedAsync()
+    {
+        if (_shared is { } database)
+        {
+            _shared = null;
+            await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>A new migrated database; on a private cluster of its own when none is configured.</summary>
+    public static async Task<TestDatabase> CreateAsync(bool privateCluster = false)
+    {
+        var configured = Environment.GetEnvironmentVariable(ServerVariable);
+        PrivatePostgres? cluster = null;
+        if (privateCluster || string.IsNullOrWhiteSpace(configured))
+        {
+            cluster = await PrivatePostgres.StartAsync();
+            configured = cluster.ConnectionString("postgres");
+        }
+
+        var name = "allocation_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = NpgsqlDataSource.Create(configured))
+        await using (var create = admin.CreateCommand($"CREATE DATABASE {name}"))
+        {
+            // The name is generated above from a GUID: an identifier cannot be a parameter.
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var database = new TestDatabase(configured, name, cluster);
+        await new DatabaseMigrator(database.DataSource, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+        return database;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        if (Cluster is not null)
+        {
+            await Cluster.DisposeAsync();
+            return;
+        }
+
+        await using var admin = NpgsqlDataSource.Create(_adminConnectionString);
+        await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+        await drop.ExecuteNonQueryAsync();
+    }
+}
