@@ -13,11 +13,14 @@ public sealed class PrivatePostgres : IAsyncDisposable
     private readonly string _binaries;
     private readonly string _folder;
 
-    private PrivatePostgres(string binaries, string folder, int port)
+    private readonly bool _durable;
+
+    private PrivatePostgres(string binaries, string folder, int port, bool durable)
     {
         _binaries = binaries;
         _folder = folder;
         Port = port;
+        _durable = durable;
     }
 
     public int Port { get; }
@@ -29,7 +32,11 @@ public sealed class PrivatePostgres : IAsyncDisposable
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Database={database};Username=postgres;Timeout=5;Command Timeout=30";
 
-    public static async Task<PrivatePostgres> StartAsync()
+    /// <param name="durable">
+    /// Keep PostgreSQL's default durability (fsync, synchronous commit) for tests that crash the
+    /// server and then check what survived; the others trade it for speed.
+    /// </param>
+    public static async Task<PrivatePostgres> StartAsync(bool durable = false)
     {
         var binaries = FindBinaries() ?? throw new InvalidOperationException(
             "No database for the tests: set ALLOCATION_TEST_DATABASE to a PostgreSQL connection string whose user may " +
@@ -41,7 +48,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
             await RunAsync("chown", ["postgres", folder]);
         }
 
-        var postgres = new PrivatePostgres(binaries, folder, FreePort());
+        var postgres = new PrivatePostgres(binaries, folder, FreePort(), durable);
         await postgres.RunAsOwnerAsync("initdb", ["-D", postgres.DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
         await postgres.StartAgainAsync();
         return postgres;
@@ -51,7 +58,8 @@ public sealed class PrivatePostgres : IAsyncDisposable
     public Task StartAgainAsync() =>
         RunAsOwnerAsync("pg_ctl", [
             "-D", DataDirectory, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
-            "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {_folder} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {_folder} -c max_connections=300" +
+                (_durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"),
             "start",
         ]);
 

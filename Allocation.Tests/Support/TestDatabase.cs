@@ -56,14 +56,14 @@ public sealed class TestDatabase
         }
     }
 
-    /// <summary>A new migrated database; on a private cluster of its own when none is configured.</summary>
+    /// <summary>A new migrated database; on a private, durable cluster of its own when asked for or when none is configured.</summary>
     public static async Task<TestDatabase> CreateAsync(bool privateCluster = false)
     {
         var configured = Environment.GetEnvironmentVariable(ServerVariable);
         PrivatePostgres? cluster = null;
         if (privateCluster || string.IsNullOrWhiteSpace(configured))
         {
-            cluster = await PrivatePostgres.StartAsync();
+            cluster = await PrivatePostgres.StartAsync(durable: privateCluster);
             configured = cluster.ConnectionString("postgres");
         }
 

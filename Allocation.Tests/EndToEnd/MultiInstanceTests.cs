@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Allocation.Tests.Support;
+
+namespace Allocation.Tests.EndToEnd;
+
+/// <summary>Two API processes on one database, hammered by many concurrent clients.</summary>
+[NonParallelizable]
+public class MultiInstanceTests
+{
+    private const string RetryEvent = "ConflictRetry[1001]";
+    private readonly List<ApiProcess> _instances = [];
+    private Store _store = null!;
+
+    [OneTimeSetUp]
+    public async Task StartTwoInstances()
+    {
+        var database = await TestDatabase.SharedAsync();
+        _store = new Store(database);
+        var settings = new Dictionary<string, string>
+        {
+            ["Logging:LogLevel:Allocation.Application.Common.ConflictRetry"] = "Debug",
+        };
+        _instances.AddRange(await Task.WhenAll(
+            ApiProcess.StartAsync(database.ConnectionString, settings),
+            ApiProcess.StartAsync(database.ConnectionString, settings)));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopThem()
+    {
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        await _store.DisposeAsync();
+    }
+
+    private HttpClient Instance(int i) => _instances[i % _instances.Count].Client;
+
+    private async Task AddBatchAsync(string reference, string sku, int quantity, string? eta)
+    {
+        var response = await Instance(0).PostAsJsonAsync("/add_batch", new { @ref = reference, sku, qty = quantity, eta });
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
+    [Test]
+    public async Task Many_clients_across_two_instances_never_oversell_and_never_see_a_5xx()
+    {
+        const int clients = 32;
+        const int requests = 480;
+        var skus = Enumerable.Range(0, 6).Select(i => Unique.Sku(i.ToString(CultureInfo.InvariantCulture))).ToArray();
+        foreach (var sku in skus)
+        {
+            await AddBatchAsync(Unique.BatchRef("wh"), sku, 25, null);
+            await AddBatchAsync(Unique.BatchRef("ship"), sku, 25, "2030-01-01");
+        }
+
+        var retriesBefore = _instances.Sum(i => i.CountOutputLines(RetryEvent));
+        var statuses = new ConcurrentBag<int>();
+        var allocated = new ConcurrentBag<(string OrderId, string Sku, string BatchRef)>();
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        {
+            var random = new Random(client);
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < requests)
+            {
+                var (orderId, sku, qty) = (Unique.OrderId(), skus[random.Next(skus.Length)], random.Next(1, 4));
+                using var response = await Instance(n).PostAsJsonAsync("/allocate", new { orderid = orderId, sku, qty });
+                statuses.Add((int)response.StatusCode);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                    allocated.Add((orderId, sku, body.GetProperty("batchref").GetString()!));
+                }
+            }
+        })));
+        clock.Stop();
+        await Task.Delay(200); // let the last log lines arrive
+        var retries = _instances.Sum(i => i.CountOutputLines(RetryEvent)) - retriesBefore;
+
+        var counts = statuses.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
+        TestContext.Progress.WriteLine(
+            $"stress: {requests} allocations, {_instances.Count} instances, {clients} clients, {clock.Elapsed.TotalSeconds:F1} s: " +
+            string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")) + $", conflict retries={retries}");
+
+        statuses.Should().HaveCount(requests);
+        statuses.Should().OnlyContain(s => s == 201 || s == 400 || s == 409, "contention must never surface as a 5xx");
+        counts.GetValueOrDefault(201).Should().BeGreaterThan(0);
+        counts.GetValueOrDefault(400).Should().BeGreaterThan(0, "demand was sized to exceed the stock");
+
+        (await _store.ScalarAsync<long>(
+            "SELECT count(*) FROM batches WHERE sku = ANY(@skus) AND allocated_quantity > purchased_quantity", new { skus }))
+            .Should().Be(0);
+        (await _store.ScalarAsync<long>(
+            """
+            SELECT count(*) FROM batches b WHERE b.sku = ANY(@skus) AND b.allocated_quantity <>
+              (SELECT coalesce(sum(ol.qty), 0) FROM allocations a JOIN order_lines ol ON ol.id = a.orderline_id WHERE a.batch_id = b.id)
+            """, new { skus })).Should().Be(0, "running totals equal their lines");
+        foreach (var (orderId, sku, batchRef) in allocated)
+        {
+            var listed = await Instance(1).GetFromJsonAsync<JsonElement>(new Uri($"/allocations/{orderId}", UriKind.Relative));
+            listed.EnumerateArray().Select(e => (e.GetProperty("sku").GetString(), e.GetProperty("batchref").GetString()))
+                .Should().Equal((sku, batchRef));
+        }
+    }
+
+    [Test]
+    public async Task A_repeated_allocation_across_instances_sequential_and_concurrent_allocates_once()
+    {
+        var sku = Unique.Sku();
+        var (first, second) = (Unique.BatchRef("first"), Unique.BatchRef("second"));
+        await AddBatchAsync(first, sku, 4, null);
+        await AddBatchAsync(second, sku, 100, "2030-01-01");
+        var sequential = new { orderid = Unique.OrderId("seq"), sku, qty = 4 };
+        var concurrent = new { orderid = Unique.OrderId("conc"), sku, qty = 4 };
+
+        var sequentialAnswers = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await Instance(i).PostAsJsonAsync("/allocate", sequential);
+            response.StatusCode.Should().Be(HttpStatusCode.Created);
+            sequentialAnswers.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("batchref").GetString()!);
+        }
+
+        var concurrentAnswers = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            using var response = await Instance(i).PostAsJsonAsync("/allocate", concurrent);
+            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("batchref").GetString()!;
+        }));
+
+        sequentialAnswers.Should().AllBe(first, "the first batch was still free, and a repeat must not move to the second");
+        concurrentAnswers.Should().AllBe(second);
+        (await _store.ScalarAsync<long>("SELECT coalesce(sum(qty), 0) FROM order_lines WHERE sku = @sku", new { sku })).Should().Be(8);
+        (await _store.ScalarAsync<long>("SELECT sum(allocated_quantity) FROM batches WHERE sku = @sku", new { sku })).Should().Be(8);
+
+        using var changed = await Instance(1).PostAsJsonAsync("/allocate", sequential with { qty = 3 });
+        var problem = await changed.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        problem.GetProperty("detail").GetString().Should().Contain(first);
+    }
+}
