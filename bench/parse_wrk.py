@@ -1,0 +1,17 @@
+"""Prints 'rps p50 p90 p99 non2xx errors' (tab-separated, milliseconds) from a wrk --latency log."""
+import re
+import sys
+
+text = open(sys.argv[1], encoding="utf-8").read()
+units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def percentile(p):
+    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    return float(m.group(1)) * units[m.group(2)] if m else float("nan")
+
+
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)) else 0
+errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+print(f"{rps:.1f}\t{percentile(50):.3f}\t{percentile(90):.3f}\t{percentile(99):.3f}\t{non2xx}\t{errors}")
