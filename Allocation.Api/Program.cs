@@ -36,7 +36,8 @@ builder.Services
     // Strict: "qty": "3" is a wrong type, not a number (the Web defaults read numbers from strings).
     .AddJsonOptions(json => json.JsonSerializerOptions.NumberHandling = JsonNumberHandling.Strict)
     .ConfigureApiBehaviorOptions(api => api.InvalidModelStateResponseFactory = ModelStateProblems.Create);
-builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
+// Validators are stateless; building one compiles its rules, far too costly to repeat per request.
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton, includeInternalTypes: true);
 
 builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemShape.Customize);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();

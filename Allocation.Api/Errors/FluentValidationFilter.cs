@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc.Filters;
 
@@ -6,12 +7,14 @@ namespace Allocation.Api.Errors;
 /// <summary>Validates every action argument that has a validator, before the action runs.</summary>
 internal sealed class FluentValidationFilter(IServiceProvider services) : IAsyncActionFilter
 {
+    private static readonly ConcurrentDictionary<Type, Type> ValidatorTypes = new();
+
     public async Task OnActionExecutionAsync(ActionExecutingContext context, ActionExecutionDelegate next)
     {
         foreach (var argument in context.ActionArguments.Values)
         {
             if (argument is null
-                || services.GetService(typeof(IValidator<>).MakeGenericType(argument.GetType())) is not IValidator validator)
+                || services.GetService(ValidatorTypes.GetOrAdd(argument.GetType(), t => typeof(IValidator<>).MakeGenericType(t))) is not IValidator validator)
             {
                 continue;
             }

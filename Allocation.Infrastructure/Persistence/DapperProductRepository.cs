@@ -53,67 +53,59 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     {
         foreach (var product in _added)
         {
-            await ExecuteAsync(
-                ProductSql.InsertProduct, new { product.Sku, product.VersionNumber }, cancellationToken);
-            await ReplayAsync(product, cancellationToken);
+            await ExecuteAsync(ProductSql.InsertProduct, new { product.Sku, product.VersionNumber }, cancellationToken);
+            foreach (var change in product.Changes)
+            {
+                await ApplyAsync(change, versionCheck: null, cancellationToken);
+            }
         }
 
         foreach (var product in _loaded.Where(p => p.Changes.Count > 0))
         {
-            var bumped = await ExecuteAsync(
-                ProductSql.BumpVersion,
-                new { product.Sku, product.VersionNumber, product.LoadedVersionNumber },
-                cancellationToken);
-            if (bumped == 0)
+            var versionCheck = new { product.Sku, product.VersionNumber, product.LoadedVersionNumber };
+            if (await ApplyAsync(product.Changes[0], versionCheck, cancellationToken) is null)
             {
                 throw new ConcurrencyConflict(
                     $"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");
             }
 
-            await ReplayAsync(product, cancellationToken);
-        }
-    }
-
-    private async Task ReplayAsync(Product product, CancellationToken cancellationToken)
-    {
-        foreach (var change in product.Changes)
-        {
-            switch (change)
+            foreach (var change in product.Changes.Skip(1))
             {
-                case BatchAdded(var batch):
-                    await InsertBatchAsync(batch, cancellationToken);
-                    break;
-                case LineAllocated(var line, var batchReference):
-                    await ExecuteAsync(
-                        ProductSql.InsertAllocation,
-                        new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference },
-                        cancellationToken);
-                    break;
-                case LineDeallocated(var line, var batchReference):
-                    await ExecuteAsync(
-                        ProductSql.DeleteAllocation,
-                        new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference },
-                        cancellationToken);
-                    break;
-                default:
-                    throw new InvalidOperationException($"No SQL for product change {change.GetType().Name}.");
+                await ApplyAsync(change, versionCheck: null, cancellationToken);
             }
         }
     }
 
-    private async Task InsertBatchAsync(Batch batch, CancellationToken cancellationToken)
+    /// <summary>Runs one change's SQL, preceded in the same round trip by the version check when given.</summary>
+    /// <returns>The new version when a check was made and passed; null when it failed or none was made.</returns>
+    private async Task<int?> ApplyAsync(ProductChange change, object? versionCheck, CancellationToken cancellationToken)
     {
+        var (sql, parameters) = change switch
+        {
+            BatchAdded(var batch) => (ProductSql.InsertBatch, (object)new { batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta }),
+            LineAllocated(var line, var batchReference) =>
+                (ProductSql.InsertAllocation, new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference }),
+            LineDeallocated(var line, var batchReference) =>
+                (ProductSql.DeleteAllocation, new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference }),
+            _ => throw new InvalidOperationException($"No SQL for product change {change.GetType().Name}."),
+        };
+
+        var command = new DynamicParameters(parameters);
+        if (versionCheck is not null)
+        {
+            command.AddDynamicParams(versionCheck);
+            sql = ProductSql.BumpVersion + sql;
+        }
+
         try
         {
-            await ExecuteAsync(
-                ProductSql.InsertBatch,
-                new { batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta },
-                cancellationToken);
+            return await connection.ExecuteScalarAsync<int?>(
+                new CommandDefinition(sql, command, transaction, cancellationToken: cancellationToken));
         }
-        catch (PostgresException error) when (error is
+        catch (PostgresException error) when (change is BatchAdded added && error is
         { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "batches_reference_key" })
         {
-            throw new DuplicateBatch(batch.Reference);
+            throw new DuplicateBatch(added.Batch.Reference);
         }
     }
 

@@ -23,10 +23,15 @@ internal static class ProductSql
         INSERT INTO products (sku, version_number) VALUES (@Sku, @VersionNumber)
         """;
 
-    /// <summary>Zero rows updated means another writer moved the version on: a conflict.</summary>
+    /// <summary>
+    /// No row returned means another writer moved the version on: a conflict. Sent in the same
+    /// round trip as the product's first change; it runs first, so it takes the product's row lock
+    /// before anything else is written.
+    /// </summary>
     public const string BumpVersion = """
         UPDATE products SET version_number = @VersionNumber
         WHERE sku = @Sku AND version_number = @LoadedVersionNumber
+        RETURNING version_number;
         """;
 
     public const string InsertBatch = """
