@@ -59,14 +59,14 @@ out("- **read**: wrk getting `/allocations/{orderid}` for random earlier orders 
 out("- Scales: small = 1,000 SKUs x 3 batches with 10,000 earlier allocations; large = 100,000 SKUs x 3 batches "
     "(300,000 batches) with 1,000,000 earlier allocations.")
 out("")
-out("| scale | conns | allocate req/s | p50 ms | p90 ms | p99 ms | pgbench tps | API / pgbench | read req/s | read p99 ms | non-2xx | API peak RSS MB |")
-out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+out("| scale | conns | allocate req/s | p50 ms | p90 ms | p99 ms | pgbench tps | API / pgbench | API CPU µs per allocate | read req/s | read p99 ms | API CPU µs per read | non-2xx | API peak RSS MB |")
+out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for s in scales:
     for c in conns:
         out(f"| {s} | {c} | {median(s, c, 'allocate', 'rps'):,.0f} | {median(s, c, 'allocate', 'p50_ms'):.2f} | "
             f"{median(s, c, 'allocate', 'p90_ms'):.2f} | {median(s, c, 'allocate', 'p99_ms'):.2f} | "
-            f"{median(s, c, 'pgbench', 'rps'):,.0f} | {ratio(s, c):.2f} | {median(s, c, 'read', 'rps'):,.0f} | "
-            f"{median(s, c, 'read', 'p99_ms'):.2f} | "
+            f"{median(s, c, 'pgbench', 'rps'):,.0f} | {ratio(s, c):.2f} | {median(s, c, 'allocate', 'api_cpu_us'):.0f} | "
+            f"{median(s, c, 'read', 'rps'):,.0f} | {median(s, c, 'read', 'p99_ms'):.2f} | {median(s, c, 'read', 'api_cpu_us'):.0f} | "
             f"{total(s, c, 'allocate', 'non2xx') + total(s, c, 'read', 'non2xx')} | {rss_mb.get(s, float('nan')):.0f} |")
 out("")
 
