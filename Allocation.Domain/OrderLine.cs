@@ -18,8 +18,4 @@ public sealed record OrderLine
     public string Sku { get; }
 
     public int Quantity { get; }
-
-    /// <summary>True when both lines are for the same order and SKU, whatever their quantities.</summary>
-    public bool IsSameOrderLineAs(OrderLine other) =>
-        OrderId == other.OrderId && Sku == other.Sku;
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Allocation.Api.Errors;
@@ -32,7 +31,4 @@ internal static class ProblemShape
             ContentTypes = { "application/problem+json" },
         };
     }
-
-    public static bool ResponseStarted(HttpContext context) =>
-        context.Features.Get<IHttpResponseFeature>()?.HasStarted ?? context.Response.HasStarted;
 }

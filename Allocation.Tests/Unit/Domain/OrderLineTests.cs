@@ -11,13 +11,6 @@ public class OrderLineTests
         new OrderLine("order-1", "LAMP", 3).Should().NotBe(new OrderLine("order-1", "LAMP", 4));
     }
 
-    [Test]
-    public void Lines_of_one_order_and_sku_are_the_same_line_whatever_the_quantity()
-    {
-        new OrderLine("order-1", "LAMP", 3).IsSameOrderLineAs(new OrderLine("order-1", "LAMP", 4)).Should().BeTrue();
-        new OrderLine("order-1", "LAMP", 3).IsSameOrderLineAs(new OrderLine("order-2", "LAMP", 3)).Should().BeFalse();
-    }
-
     [TestCase("", "LAMP", 1)]
     [TestCase(" ", "LAMP", 1)]
     [TestCase("order-1", "", 1)]
