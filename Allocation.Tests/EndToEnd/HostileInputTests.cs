@@ -21,7 +21,7 @@ public class HostileInputTests : ApiFixture
         yield return Post("two objects", """{"orderid":"o","sku":"s","qty":1}{"orderid":"o"}""");
         yield return Post("comment", """{"orderid":"o", /* hi */ "sku":"s","qty":1}""");
         yield return Post("deep nesting", new string('[', 5000) + new string(']', 5000));
-        yield return Post("invalid UTF-8", Encoding.Latin1.GetString([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]));
+        yield return PostBytes("invalid UTF-8", [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]);
         // Wrong types and nulls.
         yield return Post("qty boolean", """{"orderid":"o","sku":"s","qty":true}""");
         yield return Post("qty array", """{"orderid":"o","sku":"s","qty":[1]}""");
@@ -83,24 +83,23 @@ public class HostileInputTests : ApiFixture
     private static TestCaseData Post(string name, string body, string path = "/allocate") =>
         Raw(name, HttpMethod.Post, path, body, "application/json");
 
+    private static TestCaseData PostBytes(string name, byte[] body) =>
+        new TestCaseData(HttpMethod.Post.Method, "/allocate", body, "application/json").SetName("Hostile: " + name);
+
     private static TestCaseData Get(string name, string path) => Raw(name, HttpMethod.Get, path, null, null);
 
     private static TestCaseData Raw(string name, HttpMethod method, string path, string? body, string? contentType) =>
-        new TestCaseData(method.Method, path, body, contentType).SetName("Hostile: " + name);
+        new TestCaseData(method.Method, path, body is null ? null : Encoding.UTF8.GetBytes(body), contentType).SetName("Hostile: " + name);
 
     [TestCaseSource(nameof(Corpus))]
-    public async Task Is_refused_with_a_4xx_problem_and_changes_nothing(string method, string path, string? body, string? contentType)
+    public async Task Is_refused_with_a_4xx_problem_and_changes_nothing(string method, string path, byte[]? body, string? contentType)
     {
         var before = await DatabaseSnapshot.TakeAsync(Store);
         using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
         if (body is not null)
         {
-            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = contentType is null ? null : new MediaTypeHeaderValue(contentType);
-            if (body.Contains("\u00c3(", StringComparison.Ordinal))
-            {
-                request.Content = new ByteArrayContent(Encoding.Latin1.GetBytes(body)) { Headers = { ContentType = new MediaTypeHeaderValue(contentType!) } };
-            }
         }
 
         using var response = await Client.SendAsync(request);

@@ -20,6 +20,14 @@ public class ProductRepositoryTests
         await uow.CommitAsync(None);
     }
 
+    /// <summary>One use case's worth of change: load the product for the order, change it, commit.</summary>
+    private static async Task ChangeProductAsync(Store store, string sku, string orderId, Action<Product> change)
+    {
+        await using var uow = await store.UnitsOfWork.BeginAsync(None);
+        change((await uow.Products.GetAsync(sku, orderId, None))!);
+        await uow.CommitAsync(None);
+    }
+
     [Test]
     public async Task Every_column_of_a_product_round_trips_with_and_without_an_eta()
     {
@@ -50,12 +58,7 @@ public class ProductRepositoryTests
         var (sku, batchRef, orderId) = (Unique.Sku(), Unique.BatchRef(), Unique.OrderId());
         await AddProductAsync(store, sku, new Batch(batchRef, sku, 20, eta: null));
 
-        await using (var uow = await store.UnitsOfWork.BeginAsync(None))
-        {
-            var product = await uow.Products.GetAsync(sku, orderId, None);
-            product!.Allocate(new OrderLine(orderId, sku, 7));
-            await uow.CommitAsync(None);
-        }
+        await ChangeProductAsync(store, sku, orderId, product => product.Allocate(new OrderLine(orderId, sku, 7)));
 
         (await store.ScalarAsync<int>("SELECT allocated_quantity FROM batches WHERE reference = @batchRef", new { batchRef })).Should().Be(7);
         (await store.ScalarAsync<int>("SELECT qty FROM order_lines WHERE orderid = @orderId AND sku = @sku", new { orderId, sku })).Should().Be(7);
@@ -74,12 +77,8 @@ public class ProductRepositoryTests
         await using var store = new Store(await TestDatabase.SharedAsync());
         var (sku, batchRef, orderId) = (Unique.Sku(), Unique.BatchRef(), Unique.OrderId());
         await AddProductAsync(store, sku, new Batch(batchRef, sku, 20, eta: null));
-        foreach (var step in new Action<Product>[] { p => p.Allocate(new OrderLine(orderId, sku, 5)), p => p.Deallocate(orderId) })
-        {
-            await using var uow = await store.UnitsOfWork.BeginAsync(None);
-            step((await uow.Products.GetAsync(sku, orderId, None))!);
-            await uow.CommitAsync(None);
-        }
+        await ChangeProductAsync(store, sku, orderId, product => product.Allocate(new OrderLine(orderId, sku, 5)));
+        await ChangeProductAsync(store, sku, orderId, product => product.Deallocate(orderId));
 
         (await store.ScalarAsync<int>("SELECT allocated_quantity FROM batches WHERE reference = @batchRef", new { batchRef })).Should().Be(0);
         (await store.ScalarAsync<long>("SELECT count(*) FROM order_lines WHERE orderid = @orderId", new { orderId })).Should().Be(0);
@@ -114,11 +113,9 @@ public class ProductRepositoryTests
         var (mine, someoneElses) = (Unique.OrderId("mine"), Unique.OrderId("theirs"));
         await AddProductAsync(store, sku, new Batch(batchRef, sku, 100, eta: null));
         await AddProductAsync(store, otherSku, new Batch(otherRef, otherSku, 100, eta: null));
-        foreach (var (order, product) in new[] { (mine, sku), (someoneElses, sku), (mine, otherSku) })
+        foreach (var (order, productSku) in new[] { (mine, sku), (someoneElses, sku), (mine, otherSku) })
         {
-            await using var uow = await store.UnitsOfWork.BeginAsync(None);
-            (await uow.Products.GetAsync(product, order, None))!.Allocate(new OrderLine(order, product, 3));
-            await uow.CommitAsync(None);
+            await ChangeProductAsync(store, productSku, order, product => product.Allocate(new OrderLine(order, productSku, 3)));
         }
 
         await using var read = await store.UnitsOfWork.BeginAsync(None);
