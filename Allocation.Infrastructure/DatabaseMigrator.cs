@@ -12,7 +12,11 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Databa
     // Any fixed number will do: it only has to be the same for every instance of this service.
     private const long MigrationLockKey = 4_242_000_001;
 
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    /// <exception cref="Application.StoreUnavailable">The database cannot be reached (yet).</exception>
+    public Task MigrateAsync(CancellationToken cancellationToken) =>
+        Persistence.PostgresErrors.Guard(() => MigrateUnguardedAsync(cancellationToken));
+
+    private async Task MigrateUnguardedAsync(CancellationToken cancellationToken)
     {
         // Several API instances may start at once; one migrates while the others wait on the lock.
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -33,7 +37,8 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Databa
             var result = upgrader.PerformUpgrade();
             if (!result.Successful)
             {
-                throw new InvalidOperationException($"Migration {result.ErrorScript?.Name} failed.", result.Error);
+                throw Persistence.PostgresErrors.Translate(result.Error)
+                    ?? new InvalidOperationException($"Migration {result.ErrorScript?.Name} failed.", result.Error);
             }
         }
         finally

@@ -1,6 +1,6 @@
+using Allocation.Application;
 using Allocation.Infrastructure;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Allocation.Api.Hosting;
 
@@ -27,9 +27,9 @@ internal sealed partial class DatabaseStartup(
                 await migrator.MigrateAsync(cancellationToken);
                 return;
             }
-            catch (Exception error) when (IsWorthWaitingFor(error) && DateTime.UtcNow + delay < deadline)
+            catch (StoreUnavailable error) when (DateTime.UtcNow + delay < deadline)
             {
-                LogWaiting(logger, delay.TotalSeconds, error.Message);
+                LogWaiting(logger, delay.TotalSeconds, error.InnerException?.Message ?? error.Message);
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
@@ -37,10 +37,6 @@ internal sealed partial class DatabaseStartup(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static bool IsWorthWaitingFor(Exception error) =>
-        error is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException
-            || error.InnerException is { } inner && IsWorthWaitingFor(inner);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning,
         Message = "Database not reachable yet; retrying migrations in {DelaySeconds:F2} s ({Reason})")]
