@@ -21,7 +21,7 @@ internal static class ProblemShape
         problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
     }
 
-    /// <summary>A problem result built through the factory, so <see cref="Customize"/> applies.</summary>
+    /// <summary>A problem result for MVC with the same shape as every other problem (<see cref="Customize"/> applied).</summary>
     public static ObjectResult Result(HttpContext httpContext, ProblemDetails problem)
     {
         Customize(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
