@@ -7,19 +7,45 @@ using Npgsql;
 namespace Allocation.Infrastructure;
 
 /// <summary>Applies the numbered scripts in Migrations/ that the database has not seen yet.</summary>
-public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<DatabaseMigrator> logger)
+/// <remarks>
+/// Runs on connections of its own, outside the service's pool: unpooled, so that they are closed
+/// the moment migration is over instead of holding server slots, and without the service's short
+/// command timeout, because a migration (or waiting for another instance's) may take a while.
+/// </remarks>
+public sealed class DatabaseMigrator
 {
     // Any fixed number will do: it only has to be the same for every instance of this service.
     private const long MigrationLockKey = 4_242_000_001;
 
+    private readonly string _connectionString;
+    private readonly ILogger<DatabaseMigrator> _logger;
+
+    /// <param name="connectionString">The service's connection string, password included.</param>
+    /// <param name="logger">Where DbUp's progress goes.</param>
+    public DatabaseMigrator(string connectionString, ILogger<DatabaseMigrator> logger)
+    {
+        _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, CommandTimeout = 0 }.ConnectionString;
+        _logger = logger;
+    }
+
     /// <exception cref="Application.StoreUnavailable">The database cannot be reached (yet).</exception>
-    public Task MigrateAsync(CancellationToken cancellationToken) =>
-        Persistence.PostgresErrors.Guard(() => MigrateUnguardedAsync(cancellationToken));
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MigrateUnguardedAsync(cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException && Persistence.StoreErrors.Translate(error) is { } translated)
+        {
+            throw translated;
+        }
+    }
 
     private async Task MigrateUnguardedAsync(CancellationToken cancellationToken)
     {
         // Several API instances may start at once; one migrates while the others wait on the lock.
-        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var lockConnection = new NpgsqlConnection(_connectionString);
+        await lockConnection.OpenAsync(cancellationToken);
         await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", lockConnection))
         {
             take.Parameters.AddWithValue("key", MigrationLockKey);
@@ -29,15 +55,15 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Databa
         try
         {
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(dataSource.ConnectionString)
+                .PostgresqlDatabase(_connectionString)
                 .WithScriptsEmbeddedInAssembly(typeof(DatabaseMigrator).Assembly, name => name.EndsWith(".sql", StringComparison.Ordinal))
                 .WithTransactionPerScript()
-                .LogTo(new UpgradeLog(logger))
+                .LogTo(new UpgradeLog(_logger))
                 .Build();
             var result = upgrader.PerformUpgrade();
             if (!result.Successful)
             {
-                throw Persistence.PostgresErrors.Translate(result.Error)
+                throw Persistence.StoreErrors.Translate(result.Error)
                     ?? new InvalidOperationException($"Migration {result.ErrorScript?.Name} failed.", result.Error);
             }
         }

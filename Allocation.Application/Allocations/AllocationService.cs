@@ -13,6 +13,7 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
     /// <exception cref="ConflictingOrderLine">The order already has this SKU with another quantity.</exception>
     public Task<string> AllocateAsync(string orderId, string sku, int quantity, CancellationToken cancellationToken) =>
         retry.ExecuteAsync(
+            sku,
             async ct =>
             {
                 var line = new OrderLine(orderId, sku, quantity);
@@ -29,6 +30,7 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
     /// <exception cref="LineNotAllocated">The order has no allocation for this SKU.</exception>
     public Task<string> DeallocateAsync(string orderId, string sku, CancellationToken cancellationToken) =>
         retry.ExecuteAsync(
+            sku,
             async ct =>
             {
                 await using var uow = await unitsOfWork.BeginAsync(ct);
@@ -43,7 +45,7 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
     /// <exception cref="OrderAllocationsNotFound">The order has no allocations.</exception>
     public async Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken)
     {
-        var allocations = await readModel.GetAllocationsAsync(orderId, cancellationToken);
+        var allocations = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
         return allocations.Count > 0 ? allocations : throw new OrderAllocationsNotFound(orderId);
     }
 }

@@ -11,6 +11,7 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
     public Task<BatchView> AddBatchAsync(
         string reference, string sku, int quantity, DateOnly? eta, CancellationToken cancellationToken) =>
         retry.ExecuteAsync(
+            sku,
             async ct =>
             {
                 await using var uow = await unitsOfWork.BeginAsync(ct);
@@ -30,7 +31,7 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
 
     /// <exception cref="BatchNotFound">No batch has this reference.</exception>
     public async Task<BatchView> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
-        await readModel.GetBatchAsync(reference, cancellationToken) ?? throw new BatchNotFound(reference);
+        await retry.ReadAsync(ct => readModel.GetBatchAsync(reference, ct), cancellationToken) ?? throw new BatchNotFound(reference);
 
     private static BatchView ToView(Batch batch) =>
         new(batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta, batch.AllocatedQuantity);

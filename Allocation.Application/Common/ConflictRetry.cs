@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -5,38 +6,70 @@ using Microsoft.Extensions.Options;
 namespace Allocation.Application.Common;
 
 /// <summary>
-/// Runs a use case again, from a fresh read, when its commit lost a race with another writer of
-/// the same product. Back-off is exponential with full jitter so that the losers of one race do
-/// not collide again in lockstep.
+/// Runs a write of one SKU: queued behind this instance's other writes of the SKU
+/// (<see cref="SkuWriteGate"/>), then run again from a fresh read when its commit lost a race with
+/// another writer, all within <see cref="ConflictRetryOptions.Budget"/>. Back-off is exponential
+/// with full jitter so that the losers of one race do not collide again in lockstep. A connection
+/// that broke before anything was committed (a pooled connection the server had closed) costs the
+/// caller nothing either: the use case runs once more on a fresh one.
 /// </summary>
-public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options, ILogger<ConflictRetry> logger)
+public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options, SkuWriteGate gate, ILogger<ConflictRetry> logger)
 {
     private static readonly Meter Meter = new("Allocation.Application");
     private static readonly Counter<long> Retries = Meter.CreateCounter<long>("allocation.conflict_retries");
 
     private readonly ConflictRetryOptions _options = options.Value;
 
-    public async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    /// <exception cref="ConcurrencyConflict">
+    /// The SKU stayed contended for the whole budget: too many writers queued, or every attempt lost.
+    /// </exception>
+    public async Task<T> ExecuteAsync<T>(string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempt);
+        var started = Stopwatch.GetTimestamp();
+        using var turn = await gate.EnterAsync(sku, _options.Budget, cancellationToken)
+            ?? throw new ConcurrencyConflict(
+                $"Other writes of sku {sku} kept this one queued for {_options.Budget.TotalSeconds:0.###} s.");
+        var retriedOnFreshConnection = false;
         for (var attemptNumber = 1; ; attemptNumber++)
         {
             try
             {
                 return await attempt(cancellationToken);
             }
-            catch (ConcurrencyConflict conflict) when (attemptNumber < _options.MaxAttempts)
+            catch (ConcurrencyConflict conflict)
             {
                 var delay = NextDelay(attemptNumber);
+                if (attemptNumber >= _options.MaxAttempts || Stopwatch.GetElapsedTime(started) + delay > _options.Budget)
+                {
+                    throw new ConcurrencyConflict(
+                        $"The product kept changing under this request; gave up after {attemptNumber} attempts.", conflict);
+                }
+
                 Retries.Add(1);
                 LogRetry(logger, attemptNumber, delay.TotalMilliseconds, conflict.Message);
                 await Task.Delay(delay, cancellationToken);
             }
-            catch (ConcurrencyConflict conflict)
+            catch (StoreUnavailable broken) when (broken.RetryAtOnce && !retriedOnFreshConnection)
             {
-                throw new ConcurrencyConflict(
-                    $"The product kept changing under this request; gave up after {attemptNumber} attempts.", conflict);
+                retriedOnFreshConnection = true;
+                LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
             }
+        }
+    }
+
+    /// <summary>Runs a read, once more on a fresh connection when the first one turned out to be broken.</summary>
+    public async Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return await read(cancellationToken);
+        }
+        catch (StoreUnavailable broken) when (broken.RetryAtOnce)
+        {
+            LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
+            return await read(cancellationToken);
         }
     }
 
@@ -53,4 +86,8 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
         Message = "Concurrency conflict on attempt {Attempt}; retrying in {DelayMs:F1} ms ({Reason})")]
     private static partial void LogRetry(ILogger logger, int attempt, double delayMs, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
+        Message = "The database connection failed before anything was committed; running the request once more on a fresh connection ({Reason})")]
+    private static partial void LogFreshConnection(ILogger logger, string reason);
 }

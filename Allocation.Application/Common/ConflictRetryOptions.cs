@@ -11,4 +11,17 @@ public sealed class ConflictRetryOptions
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The longest a write may spend queueing behind other writes of its SKU and retrying before it
+    /// gives up with a conflict. Kept well inside the request deadline so that contention is
+    /// answered as a retryable 409, never as a timeout.
+    /// </summary>
+    public TimeSpan Budget { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Writes of one SKU this instance lets run at once; the rest wait in memory. One is right for
+    /// an aggregate with a version check: a second concurrent writer could only lose the race.
+    /// </summary>
+    public int WritersPerSku { get; set; } = 1;
 }

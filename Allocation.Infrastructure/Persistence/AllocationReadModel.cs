@@ -25,7 +25,7 @@ internal sealed class AllocationReadModel(NpgsqlDataSource dataSource) : IAlloca
         """;
 
     public Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken) =>
-        PostgresErrors.Guard(async () =>
+        StoreErrors.GuardAsync(dataSource, async () =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             var rows = await connection.QueryAsync<AllocationRow>(
@@ -34,7 +34,7 @@ internal sealed class AllocationReadModel(NpgsqlDataSource dataSource) : IAlloca
         });
 
     public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
-        PostgresErrors.Guard(async () =>
+        StoreErrors.GuardAsync(dataSource, async () =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             var row = await connection.QuerySingleOrDefaultAsync<BatchRow>(

@@ -49,58 +49,85 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     }
 
     /// <summary>Writes every tracked product's changes; called by the unit of work before it commits.</summary>
+    /// <exception cref="ConcurrencyConflict">Another writer changed (or created) one of the products first.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         foreach (var product in _added)
         {
-            await ExecuteAsync(ProductSql.InsertProduct, new { product.Sku, product.VersionNumber }, cancellationToken);
-            foreach (var change in product.Changes)
+            try
             {
-                await ApplyAsync(change, versionCheck: null, cancellationToken);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    ProductSql.InsertProduct, new { product.Sku }, transaction, cancellationToken: cancellationToken));
             }
+            catch (PostgresException error) when (error is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "products_pkey" })
+            {
+                throw new ConcurrencyConflict($"Product {product.Sku} was created by a concurrent writer.", error);
+            }
+
+            await StoreChangesAsync(product, cancellationToken);
         }
 
-        foreach (var product in _loaded.Where(p => p.Changes.Count > 0))
+        foreach (var product in _loaded)
         {
-            var versionCheck = new { product.Sku, product.VersionNumber, product.LoadedVersionNumber };
-            if (await ApplyAsync(product.Changes[0], versionCheck, cancellationToken) is null)
-            {
-                throw new ConcurrencyConflict(
-                    $"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");
-            }
-
-            foreach (var change in product.Changes.Skip(1))
-            {
-                await ApplyAsync(change, versionCheck: null, cancellationToken);
-            }
+            await StoreChangesAsync(product, cancellationToken);
         }
     }
 
-    /// <summary>Runs one change's SQL, preceded in the same round trip by the version check when given.</summary>
-    /// <returns>The new version when a check was made and passed; null when it failed or none was made.</returns>
-    private async Task<int?> ApplyAsync(ProductChange change, object? versionCheck, CancellationToken cancellationToken)
+    /// <summary>One statement per change, each moving the product one version on from where the change was made.</summary>
+    private async Task StoreChangesAsync(Product product, CancellationToken cancellationToken)
     {
+        var version = product.LoadedVersionNumber;
+        foreach (var change in product.Changes)
+        {
+            if (await StoreAsync(product.Sku, change, version, cancellationToken) is null)
+            {
+                throw new ConcurrencyConflict($"Product {product.Sku} changed after version {version} was read.");
+            }
+
+            version++;
+        }
+    }
+
+    /// <returns>1 when the change was stored; null when the product was no longer at <paramref name="fromVersion"/>.</returns>
+    private async Task<int?> StoreAsync(string sku, ProductChange change, int fromVersion, CancellationToken cancellationToken)
+    {
+        var toVersion = fromVersion + 1;
         var (sql, parameters) = change switch
         {
-            BatchAdded(var batch) => (ProductSql.InsertBatch, (object)new { batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta }),
-            LineAllocated(var line, var batchReference) =>
-                (ProductSql.InsertAllocation, new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference }),
-            LineDeallocated(var line, var batchReference) =>
-                (ProductSql.DeleteAllocation, new { line.OrderId, line.Sku, line.Quantity, BatchReference = batchReference }),
+            BatchAdded(var batch) => (ProductSql.InsertBatch, (object)new
+            {
+                Sku = sku,
+                FromVersion = fromVersion,
+                ToVersion = toVersion,
+                batch.Reference,
+                batch.PurchasedQuantity,
+                batch.Eta,
+            }),
+            LineAllocated(var line, var batchReference) => (ProductSql.InsertAllocation, new
+            {
+                Sku = sku,
+                FromVersion = fromVersion,
+                ToVersion = toVersion,
+                line.OrderId,
+                line.Quantity,
+                BatchReference = batchReference,
+            }),
+            LineDeallocated(var line, var batchReference) => (ProductSql.DeleteAllocation, new
+            {
+                Sku = sku,
+                FromVersion = fromVersion,
+                ToVersion = toVersion,
+                line.OrderId,
+                line.Quantity,
+                BatchReference = batchReference,
+            }),
             _ => throw new InvalidOperationException($"No SQL for product change {change.GetType().Name}."),
         };
-
-        var command = new DynamicParameters(parameters);
-        if (versionCheck is not null)
-        {
-            command.AddDynamicParams(versionCheck);
-            sql = ProductSql.BumpVersion + sql;
-        }
 
         try
         {
             return await connection.ExecuteScalarAsync<int?>(
-                new CommandDefinition(sql, command, transaction, cancellationToken: cancellationToken));
+                new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
         }
         catch (PostgresException error) when (change is BatchAdded added && error is
         { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "batches_reference_key" })
@@ -108,9 +135,6 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
             throw new DuplicateBatch(added.Batch.Reference);
         }
     }
-
-    private Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
 
     private sealed class BatchRow
     {

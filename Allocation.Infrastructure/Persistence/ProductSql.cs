@@ -19,45 +19,55 @@ internal static class ProductSql
         WHERE ol.orderid = @OrderId AND ol.sku = @Sku;
         """;
 
+    /// <summary>A new product starts at version 0; its first change moves it to 1 like any other.</summary>
     public const string InsertProduct = """
-        INSERT INTO products (sku, version_number) VALUES (@Sku, @VersionNumber)
+        INSERT INTO products (sku, version_number) VALUES (@Sku, 0)
         """;
 
     /// <summary>
-    /// No row returned means another writer moved the version on: a conflict. Sent in the same
-    /// round trip as the product's first change; it runs first, so it takes the product's row lock
-    /// before anything else is written.
+    /// Every change statement starts with this: it moves the product from the version the change was
+    /// made on to the next one, taking the product's row lock. When another writer got there first it
+    /// matches no row, and every part of the statement below reads from it, so a loser writes nothing
+    /// and locks nothing but (briefly, while it waits) the product row. The statement then returns no
+    /// row, which is how the caller knows it lost.
     /// </summary>
-    public const string BumpVersion = """
-        UPDATE products SET version_number = @VersionNumber
-        WHERE sku = @Sku AND version_number = @LoadedVersionNumber
-        RETURNING version_number;
+    private const string VersionCheck = """
+        WITH version_check AS (
+            UPDATE products SET version_number = @ToVersion
+            WHERE sku = @Sku AND version_number = @FromVersion
+            RETURNING sku
+        )
         """;
 
-    public const string InsertBatch = """
+    public const string InsertBatch = VersionCheck + """
         INSERT INTO batches (reference, sku, purchased_quantity, eta)
-        VALUES (@Reference, @Sku, @PurchasedQuantity, @Eta)
+        SELECT @Reference, sku, @PurchasedQuantity, @Eta FROM version_check
+        RETURNING 1
         """;
 
-    public const string InsertAllocation = """
-        WITH line AS (
-            INSERT INTO order_lines (orderid, sku, qty) VALUES (@OrderId, @Sku, @Quantity)
+    public const string InsertAllocation = VersionCheck + """
+        , line AS (
+            INSERT INTO order_lines (orderid, sku, qty)
+            SELECT @OrderId, sku, @Quantity FROM version_check
             RETURNING id
         ), batch AS (
             UPDATE batches SET allocated_quantity = allocated_quantity + @Quantity
-            WHERE reference = @BatchReference
+            WHERE reference = @BatchReference AND EXISTS (SELECT 1 FROM version_check)
             RETURNING id
         )
         INSERT INTO allocations (orderline_id, batch_id)
         SELECT line.id, batch.id FROM line CROSS JOIN batch
+        RETURNING 1
         """;
 
-    public const string DeleteAllocation = """
-        WITH line AS (
-            DELETE FROM order_lines WHERE orderid = @OrderId AND sku = @Sku
+    public const string DeleteAllocation = VersionCheck + """
+        , line AS (
+            DELETE FROM order_lines
+            WHERE orderid = @OrderId AND sku = @Sku AND EXISTS (SELECT 1 FROM version_check)
             RETURNING id
         )
         UPDATE batches SET allocated_quantity = allocated_quantity - @Quantity
         WHERE reference = @BatchReference AND EXISTS (SELECT 1 FROM line)
+        RETURNING 1
         """;
 }

@@ -7,28 +7,31 @@ namespace Allocation.Infrastructure.Persistence;
 /// <summary>One pooled connection and one READ COMMITTED transaction for one use case.</summary>
 internal sealed class UnitOfWork : IUnitOfWork
 {
+    private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly DapperProductRepository _products;
 
-    private UnitOfWork(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    private UnitOfWork(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
+        _dataSource = dataSource;
         _connection = connection;
         _transaction = transaction;
         _products = new DapperProductRepository(connection, transaction);
-        Products = new GuardedProductRepository(_products);
+        Products = new GuardedProductRepository(this);
     }
 
     public IProductRepository Products { get; }
 
     public static async Task<UnitOfWork> BeginAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        var connection = await PostgresErrors.Guard(() => dataSource.OpenConnectionAsync(cancellationToken).AsTask());
+        // Waits for a pooled connection within the request's deadline rather than opening more than the pool allows.
+        var connection = await StoreErrors.GuardAsync(dataSource, () => dataSource.OpenConnectionAsync(cancellationToken).AsTask());
         try
         {
-            var transaction = await PostgresErrors.Guard(
-                () => connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).AsTask());
-            return new UnitOfWork(connection, transaction);
+            var transaction = await StoreErrors.GuardAsync(
+                dataSource, () => connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).AsTask());
+            return new UnitOfWork(dataSource, connection, transaction);
         }
         catch
         {
@@ -37,12 +40,12 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
     }
 
-    public Task CommitAsync(CancellationToken cancellationToken) =>
-        PostgresErrors.Guard(async () =>
-        {
-            await _products.FlushAsync(cancellationToken);
-            await _transaction.CommitAsync(cancellationToken);
-        });
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
+        await StoreErrors.GuardAsync(_dataSource, () => _products.FlushAsync(cancellationToken));
+        await StoreErrors.GuardAsync(_dataSource, () => _transaction.CommitAsync(cancellationToken), committing: true);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -61,12 +64,12 @@ internal sealed class UnitOfWork : IUnitOfWork
     }
 
     /// <summary>Gives repository reads the same error translation as the commit.</summary>
-    private sealed class GuardedProductRepository(DapperProductRepository inner) : IProductRepository
+    private sealed class GuardedProductRepository(UnitOfWork unitOfWork) : IProductRepository
     {
         public Task<Domain.Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
-            PostgresErrors.Guard(() => inner.GetAsync(sku, orderId, cancellationToken));
+            StoreErrors.GuardAsync(unitOfWork._dataSource, () => unitOfWork._products.GetAsync(sku, orderId, cancellationToken));
 
-        public void Add(Domain.Product product) => inner.Add(product);
+        public void Add(Domain.Product product) => unitOfWork._products.Add(product);
     }
 }
 

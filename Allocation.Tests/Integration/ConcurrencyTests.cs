@@ -30,6 +30,34 @@ public class ConcurrencyTests
     }
 
     [Test]
+    public async Task A_loser_at_the_version_check_writes_and_locks_nothing_further()
+    {
+        await using var store = new Store(await TestDatabase.SharedAsync());
+        var (sku, batchRef) = (Unique.Sku(), Unique.BatchRef());
+        await store.Get<Allocation.Application.Batches.BatchService>().AddBatchAsync(batchRef, sku, 20, null, None);
+        var (first, second) = (Unique.OrderId("1"), Unique.OrderId("2"));
+
+        await using var uow1 = await store.UnitsOfWork.BeginAsync(None);
+        await using var uow2 = await store.UnitsOfWork.BeginAsync(None);
+        (await uow1.Products.GetAsync(sku, first, None))!.Allocate(new OrderLine(first, sku, 5));
+        (await uow2.Products.GetAsync(sku, second, None))!.Allocate(new OrderLine(second, sku, 5));
+        await uow1.CommitAsync(None);
+        var act = () => uow2.CommitAsync(None);
+        await act.Should().ThrowAsync<ConcurrencyConflict>();
+
+        // The loser's transaction is still open: had it gone on to write the batch, its row lock would still be held.
+        await using var other = await store.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await using var lockBatch = new Npgsql.NpgsqlCommand(
+            "SELECT allocated_quantity FROM batches WHERE reference = @batchRef FOR UPDATE NOWAIT", other, transaction);
+        lockBatch.Parameters.AddWithValue("batchRef", batchRef);
+        (await lockBatch.ExecuteScalarAsync()).Should().Be(5, "only the winner's line is counted and nobody holds the batch row");
+        await using var lines = new Npgsql.NpgsqlCommand("SELECT count(*) FROM order_lines WHERE orderid = @second", other, transaction);
+        lines.Parameters.AddWithValue("second", second);
+        (await lines.ExecuteScalarAsync()).Should().Be(0L);
+    }
+
+    [Test]
     public async Task Many_racing_allocations_of_the_last_units_never_oversell()
     {
         const int units = 12;

@@ -17,7 +17,7 @@ public class MigrationTests
         tables.Should().Equal("allocations", "batches", "order_lines", "products", "schemaversions");
 
         var applied = await store.ScalarAsync<long>("SELECT count(*) FROM schemaversions");
-        await new DatabaseMigrator(database.DataSource, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+        await new DatabaseMigrator(database.ConnectionString, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
         (await store.ScalarAsync<long>("SELECT count(*) FROM schemaversions")).Should().Be(applied);
         var scripts = typeof(DatabaseMigrator).Assembly.GetManifestResourceNames().Count(n => n.EndsWith(".sql", StringComparison.Ordinal));
         applied.Should().Be(scripts);

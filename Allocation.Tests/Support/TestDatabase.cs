@@ -76,7 +76,7 @@ public sealed class TestDatabase
         }
 
         var database = new TestDatabase(configured, name, cluster);
-        await new DatabaseMigrator(database.DataSource, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+        await new DatabaseMigrator(database.ConnectionString, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
         return database;
     }
 

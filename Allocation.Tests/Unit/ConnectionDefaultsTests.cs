@@ -5,20 +5,38 @@ namespace Allocation.Tests.Unit;
 public class ConnectionDefaultsTests
 {
     [Test]
-    public void The_service_prepares_its_statements_and_skips_the_reset_unless_told_otherwise()
+    public void A_fleet_friendly_pool_and_deadlines_inside_the_request_timeout_unless_told_otherwise()
     {
-        var builder = DependencyInjection.WithServiceDefaults("Host=127.0.0.1;Database=allocation");
+        var builder = ConnectionDefaults.Apply("Host=127.0.0.1;Database=allocation", processorCount: 2);
 
+        builder.MaxPoolSize.Should().Be(8, "2 × cores + 4");
+        builder.ConnectionIdleLifetime.Should().Be(30);
+        builder.Timeout.Should().Be(5, "waiting to open or for a pooled connection stays inside the 10 s request deadline");
+        builder.CommandTimeout.Should().Be(5);
+        builder.CancellationTimeout.Should().Be(1000);
         builder.MaxAutoPrepare.Should().Be(32);
         builder.AutoPrepareMinUsages.Should().Be(2);
         builder.NoResetOnClose.Should().BeTrue();
     }
 
-    [Test]
-    public void Settings_in_the_connection_string_win()
-    {
-        var builder = DependencyInjection.WithServiceDefaults("Host=127.0.0.1;Max Auto Prepare=0;No Reset On Close=false");
+    [TestCase(1, 6)]
+    [TestCase(4, 12)]
+    public void The_pool_grows_with_the_cores_of_the_host(int cores, int expected) =>
+        ConnectionDefaults.Apply("Host=127.0.0.1", cores).MaxPoolSize.Should().Be(expected);
 
+    [Test]
+    public void Settings_in_the_connection_string_win_under_any_of_their_names()
+    {
+        var builder = ConnectionDefaults.Apply(
+            "Host=127.0.0.1;MaxPoolSize=40;Connection Idle Lifetime=300;timeout=15;Command Timeout=30;" +
+            "Cancellation Timeout=-1;Max Auto Prepare=0;No Reset On Close=false",
+            processorCount: 2);
+
+        builder.MaxPoolSize.Should().Be(40);
+        builder.ConnectionIdleLifetime.Should().Be(300);
+        builder.Timeout.Should().Be(15);
+        builder.CommandTimeout.Should().Be(30);
+        builder.CancellationTimeout.Should().Be(-1);
         builder.MaxAutoPrepare.Should().Be(0);
         builder.NoResetOnClose.Should().BeFalse();
     }

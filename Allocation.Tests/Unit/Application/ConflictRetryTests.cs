@@ -67,11 +67,49 @@ public class ConflictRetryTests
     [Test]
     public async Task An_unavailable_store_is_not_retried_inside_the_request()
     {
-        var (factory, uow) = UowThatCommits(new StoreUnavailable("down"));
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("down"), null);
 
         var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
 
         await act.Should().ThrowAsync<StoreUnavailable>();
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task A_connection_that_broke_before_the_commit_costs_the_caller_nothing_it_runs_once_more()
+    {
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("idle connection closed", retryAtOnce: true), null);
+
+        var result = await Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        result.Should().Be("b1");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(2));
+    }
+
+    [Test]
+    public async Task A_broken_connection_is_retried_only_once()
+    {
+        var (factory, uow) = UowThatCommits(
+            new StoreUnavailable("broken", retryAtOnce: true), new StoreUnavailable("broken again", retryAtOnce: true), null);
+
+        var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        await act.Should().ThrowAsync<StoreUnavailable>().WithMessage("broken again");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(2));
+    }
+
+    [Test]
+    public async Task Retries_stop_when_the_time_budget_is_spent_even_with_attempts_left()
+    {
+        var conflicts = Enumerable.Repeat<Exception?>(new ConcurrencyConflict("lost"), 100).ToArray();
+        var (factory, uow) = UowThatCommits(conflicts);
+        var retry = Services.Retry(maxAttempts: 100, baseDelay: TimeSpan.FromMilliseconds(40), budget: TimeSpan.FromMilliseconds(150));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var act = () => Services.Allocations(factory.Object, retry: retry).AllocateAsync("o1", "LAMP", 1, None);
+
+        await act.Should().ThrowAsync<ConcurrencyConflict>().WithMessage("*gave up after*");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(150 + 100), "no retry is started that would end past the budget");
+        uow.Invocations.Count(i => i.Method.Name == nameof(IUnitOfWork.CommitAsync)).Should().BeInRange(2, 20);
     }
 }

@@ -81,10 +81,17 @@ internal sealed class FakeReadModel : IAllocationReadModel
 
 internal static class Services
 {
-    public static ConflictRetry Retry(int maxAttempts = 5) =>
-        new(
-            Options.Create(new ConflictRetryOptions { MaxAttempts = maxAttempts, BaseDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero }),
-            NullLogger<ConflictRetry>.Instance);
+    public static ConflictRetry Retry(int maxAttempts = 5, TimeSpan? baseDelay = null, TimeSpan? budget = null)
+    {
+        var options = Options.Create(new ConflictRetryOptions
+        {
+            MaxAttempts = maxAttempts,
+            BaseDelay = baseDelay ?? TimeSpan.Zero,
+            MaxDelay = baseDelay ?? TimeSpan.Zero,
+            Budget = budget ?? TimeSpan.FromSeconds(5),
+        });
+        return new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance);
+    }
 
     public static AllocationService Allocations(IUnitOfWorkFactory uows, IAllocationReadModel? reads = null, ConflictRetry? retry = null) =>
         new(uows, reads ?? new FakeReadModel(), retry ?? Retry());

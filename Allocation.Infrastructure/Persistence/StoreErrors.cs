@@ -1,0 +1,139 @@
+using System.Net.Sockets;
+using Allocation.Application;
+using Npgsql;
+
+namespace Allocation.Infrastructure.Persistence;
+
+/// <summary>What a database failure means for the request that met it.</summary>
+internal enum StoreOutcome
+{
+    /// <summary>Not a fault of the database's: a bug, answered as one.</summary>
+    Unrecognised,
+
+    /// <summary>The database is away, starting, full or out of connections: 503, try later.</summary>
+    Unavailable,
+
+    /// <summary>This connection broke (closed while idle, backend terminated): a fresh one may work at once.</summary>
+    BrokenConnection,
+
+    /// <summary>The server takes no writes (a replica, or a primary demoted by failover): 503, and forget pooled connections.</summary>
+    ReadOnly,
+
+    /// <summary>A concurrent writer won (serialization failure, deadlock, lock timeout): run the use case again.</summary>
+    Conflict,
+
+    /// <summary>The server cancelled a statement (statement_timeout, an operator): 503, or 504 when it was the request's own deadline.</summary>
+    Timeout,
+}
+
+/// <summary>
+/// The one place where PostgreSQL and Npgsql failures are turned into the application's vocabulary.
+/// Everything that talks to the database runs through <see cref="GuardAsync{T}"/>.
+/// </summary>
+internal static class StoreErrors
+{
+    /// <summary>
+    /// SQLSTATE (five characters) or SQLSTATE class (two) to outcome; a full code wins over its class.
+    /// Codes not listed are <see cref="StoreOutcome.Unrecognised"/>: constraint and syntax errors mean
+    /// a bug here, not a fault there, and retrying them would only hide it.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, StoreOutcome> SqlStates = new Dictionary<string, StoreOutcome>(StringComparer.Ordinal)
+    {
+        ["08"] = StoreOutcome.BrokenConnection, // connection exception
+        ["28"] = StoreOutcome.Unavailable, // invalid authorization: credentials rotated or revoked
+        ["3D000"] = StoreOutcome.Unavailable, // the database does not exist (yet)
+        ["53"] = StoreOutcome.Unavailable, // insufficient resources: 53300 too many connections, disk full, out of memory
+        ["57P01"] = StoreOutcome.BrokenConnection, // admin_shutdown: backend terminated, or the server is stopping
+        ["57P02"] = StoreOutcome.Unavailable, // crash_shutdown
+        ["57P03"] = StoreOutcome.Unavailable, // cannot_connect_now: starting up or recovering
+        ["57P04"] = StoreOutcome.Unavailable, // database_dropped
+        ["57P05"] = StoreOutcome.BrokenConnection, // idle_session_timeout closed a pooled connection
+        ["58"] = StoreOutcome.Unavailable, // system error: I/O failure on the server
+        ["25006"] = StoreOutcome.ReadOnly, // read_only_sql_transaction
+        ["40001"] = StoreOutcome.Conflict, // serialization_failure
+        ["40P01"] = StoreOutcome.Conflict, // deadlock_detected
+        ["55P03"] = StoreOutcome.Conflict, // lock_not_available: lock_timeout
+        ["57014"] = StoreOutcome.Timeout, // query_canceled: statement_timeout or pg_cancel_backend
+    };
+
+    public static StoreOutcome Classify(Exception error) => error switch
+    {
+        PostgresException { SqlState: var state } => ClassifySqlState(state),
+        NpgsqlException { InnerException: TimeoutException } => StoreOutcome.Unavailable, // connect, pool wait or command timeout
+        NpgsqlException { InnerException: IOException or SocketException } => StoreOutcome.BrokenConnection,
+        NpgsqlException { IsTransient: true } => StoreOutcome.Unavailable,
+        SocketException or IOException => StoreOutcome.BrokenConnection,
+        _ => StoreOutcome.Unrecognised,
+    };
+
+    public static StoreOutcome ClassifySqlState(string sqlState)
+    {
+        ArgumentNullException.ThrowIfNull(sqlState);
+        return SqlStates.TryGetValue(sqlState, out var outcome)
+            || (sqlState.Length >= 2 && SqlStates.TryGetValue(sqlState[..2], out outcome))
+            ? outcome
+            : StoreOutcome.Unrecognised;
+    }
+
+    /// <param name="error">What the driver threw.</param>
+    /// <param name="committing">
+    /// The failure came while a commit was in flight: the write may have been stored, so the
+    /// request must not be run again on its own.
+    /// </param>
+    /// <returns>The exception to throw instead, or null when the error has no better name.</returns>
+    public static Exception? Translate(Exception error, bool committing = false)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return Classify(error) switch
+        {
+            StoreOutcome.Conflict => new ConcurrencyConflict($"A concurrent write won ({Describe(error)}).", error),
+            StoreOutcome.BrokenConnection => new StoreUnavailable(
+                $"The database connection broke ({Describe(error)}).", error, retryAtOnce: !committing),
+            StoreOutcome.Unavailable => new StoreUnavailable($"The database is unavailable ({Describe(error)}).", error),
+            StoreOutcome.ReadOnly => new StoreUnavailable($"The database refuses writes ({Describe(error)}).", error),
+            StoreOutcome.Timeout => new StoreUnavailable($"The database cancelled the statement ({Describe(error)}).", error),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Runs database work and rethrows its failures in the application's terms. The request's own
+    /// cancellation passes through untouched: the request-timeout middleware answers it.
+    /// </summary>
+    public static async Task<T> GuardAsync<T>(NpgsqlDataSource dataSource, Func<Task<T>> operation, bool committing = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(operation);
+        try
+        {
+            return await operation();
+        }
+        catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
+        {
+            if (Classify(error) == StoreOutcome.ReadOnly)
+            {
+                // After a failover the pool holds connections to the old primary; new ones find the
+                // new one (with Target Session Attributes=primary and several hosts).
+                dataSource.Clear();
+            }
+
+            throw translated;
+        }
+    }
+
+    public static Task GuardAsync(NpgsqlDataSource dataSource, Func<Task> operation, bool committing = false) =>
+        GuardAsync(
+            dataSource,
+            async () =>
+            {
+                await operation();
+                return true;
+            },
+            committing);
+
+    private static string Describe(Exception error) => error switch
+    {
+        PostgresException pg => $"{pg.SqlState}: {pg.MessageText}",
+        _ => error.InnerException is { } inner ? $"{error.Message} {inner.Message}" : error.Message,
+    };
+}

@@ -1,0 +1,114 @@
+using Allocation.Application;
+using Allocation.Application.Common;
+using Allocation.Domain;
+using Microsoft.Extensions.Options;
+
+namespace Allocation.Tests.Unit.Application;
+
+public class SkuWriteGateTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static SkuWriteGate Gate(int writersPerSku = 1) =>
+        new(Options.Create(new ConflictRetryOptions { WritersPerSku = writersPerSku }));
+
+    [Test]
+    public async Task Writes_of_one_sku_take_turns_and_other_skus_pass_freely()
+    {
+        var gate = Gate();
+        using var first = await gate.EnterAsync("LAMP", TimeSpan.FromSeconds(1), None);
+
+        var second = gate.EnterAsync("LAMP", TimeSpan.FromSeconds(5), None);
+        using var other = await gate.EnterAsync("CHAIR", TimeSpan.Zero, None);
+
+        other.Should().NotBeNull("another SKU never waits");
+        second.IsCompleted.Should().BeFalse("the SKU's one turn is taken");
+        first!.Dispose();
+        using var secondTurn = await second;
+        secondTurn.Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task A_write_that_cannot_get_a_turn_in_time_gets_none()
+    {
+        var gate = Gate();
+        using var holder = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
+
+        var turn = await gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(30), None);
+
+        turn.Should().BeNull();
+    }
+
+    [Test]
+    public async Task Nothing_is_left_behind_once_every_writer_is_done_or_gave_up()
+    {
+        var gate = Gate(writersPerSku: 2);
+        var turns = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => gate.EnterAsync("LAMP", TimeSpan.Zero, None)));
+        using var cancelled = new CancellationTokenSource();
+        var waiting = gate.EnterAsync("LAMP", TimeSpan.FromSeconds(5), cancelled.Token);
+        (await gate.EnterAsync("LAMP", TimeSpan.Zero, None)).Should().BeNull();
+        gate.ActiveSkus.Should().Be(1);
+
+        await cancelled.CancelAsync();
+        await ((Func<Task>)(() => waiting)).Should().ThrowAsync<OperationCanceledException>();
+        foreach (var turn in turns)
+        {
+            turn!.Dispose();
+            turn.Dispose(); // twice is harmless
+        }
+
+        gate.ActiveSkus.Should().Be(0);
+    }
+
+    [Test]
+    public async Task Concurrent_allocations_of_one_sku_reach_the_store_one_at_a_time()
+    {
+        var store = new OneWriterAtATimeStore(new Product("LAMP", [new Batch("b1", "LAMP", 1000, eta: null)]));
+        var allocations = Services.Allocations(store);
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
+            Task.Run(() => allocations.AllocateAsync($"o{i}", "LAMP", 1, None))));
+
+        store.MostAtOnce.Should().Be(1);
+        store.Product.Batches[0].AllocatedQuantity.Should().Be(50);
+    }
+
+    /// <summary>Counts how many units of work are open at once; each takes a little while, as a real one does.</summary>
+    private sealed class OneWriterAtATimeStore(Product product) : IUnitOfWorkFactory, IUnitOfWork, IProductRepository
+    {
+        private int _open;
+
+        public Product Product { get; } = product;
+
+        public int MostAtOnce { get; private set; }
+
+        public IProductRepository Products => this;
+
+        public Task<IUnitOfWork> BeginAsync(CancellationToken cancellationToken)
+        {
+            var open = Interlocked.Increment(ref _open);
+            lock (this)
+            {
+                MostAtOnce = Math.Max(MostAtOnce, open);
+            }
+
+            return Task.FromResult<IUnitOfWork>(this);
+        }
+
+        public async Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken)
+        {
+            await Task.Delay(1, cancellationToken);
+            return Product;
+        }
+
+        public void Add(Product product) => throw new NotSupportedException();
+
+        public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync()
+        {
+            Interlocked.Decrement(ref _open);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
