@@ -7,6 +7,9 @@ using Allocation.Infrastructure;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Formatters;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -33,12 +36,25 @@ builder.Services.AddHostedService<DatabaseStartup>();
 
 builder.Services
     .AddControllers(mvc => mvc.Filters.Add<FluentValidationFilter>())
-    // Strict: "qty": "3" is a wrong type, not a number (the Web defaults read numbers from strings).
-    .AddJsonOptions(json => json.JsonSerializerOptions.NumberHandling = JsonNumberHandling.Strict)
+    .AddJsonOptions(json =>
+    {
+        // Strict, unlike the Web defaults: "qty": "3" is a wrong type, not a number; "QTY" is not
+        // "qty"; and a property given twice is refused rather than letting the last one win.
+        json.JsonSerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+        json.JsonSerializerOptions.PropertyNameCaseInsensitive = false;
+        json.JsonSerializerOptions.AllowDuplicateProperties = false;
+    })
     .ConfigureApiBehaviorOptions(api => api.InvalidModelStateResponseFactory = ModelStateProblems.Create);
+builder.Services.AddOptions<MvcOptions>().Configure<IOptions<JsonOptions>, ILoggerFactory>((mvc, json, logs) =>
+{
+    var index = mvc.InputFormatters.IndexOf(mvc.InputFormatters.OfType<SystemTextJsonInputFormatter>().Single());
+    mvc.InputFormatters[index] = new StrictJsonInputFormatter(json.Value, logs.CreateLogger<SystemTextJsonInputFormatter>());
+});
 // Validators are stateless; building one compiles its rules, far too costly to repeat per request.
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton, includeInternalTypes: true);
 
+// Before AddProblemDetails, so that it comes ahead of the framework's writer, which declines non-JSON Accept headers.
+builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
 builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemShape.Customize);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 
@@ -92,7 +108,7 @@ app.MapHealthChecks("/health", new()
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
     },
-}).DisableRequestTimeout();
+}).DisableRequestTimeout().WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
 app.MapControllers();
 
 app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));

@@ -22,7 +22,7 @@ public sealed class AddBatchRequest
     [JsonPropertyName("qty")]
     public int? Quantity { get; init; }
 
-    /// <summary>Expected arrival, YYYY-MM-DD; null for stock already in the warehouse.</summary>
+    /// <summary>Expected arrival, YYYY-MM-DD from 2000-01-01 to 2199-12-31; null for stock already in the warehouse.</summary>
     /// <example>2026-12-01</example>
     [JsonPropertyName("eta")]
     public DateOnly? Eta { get; init; }
@@ -35,5 +35,6 @@ internal sealed class AddBatchRequestValidator : AbstractValidator<AddBatchReque
         RuleFor(r => r.Reference).ValidIdentifier().OverridePropertyName("ref");
         RuleFor(r => r.Sku).ValidIdentifier().OverridePropertyName("sku");
         RuleFor(r => r.Quantity).ValidQuantity().OverridePropertyName("qty");
+        RuleFor(r => r.Eta).ValidEta().OverridePropertyName("eta");
     }
 }

@@ -63,6 +63,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="404">The order has no allocation.</response>
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("allocations/{orderId}")]
+    [HttpHead("allocations/{orderId}")]
     [ProducesResponseType<IReadOnlyList<OrderAllocationResponse>>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]

@@ -39,6 +39,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <response code="404">No batch has this reference.</response>
     /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("batches/{reference}")]
+    [HttpHead("batches/{reference}")]
     [ProducesResponseType<BatchResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]

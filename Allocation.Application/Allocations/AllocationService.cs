@@ -45,6 +45,12 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
     /// <exception cref="OrderAllocationsNotFound">The order has no allocations.</exception>
     public async Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken)
     {
+        if (!Identifiers.IsValid(orderId))
+        {
+            // Nothing can be stored under it, and the database would refuse some of these (NUL) outright.
+            throw new OrderAllocationsNotFound(orderId);
+        }
+
         var allocations = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
         return allocations.Count > 0 ? allocations : throw new OrderAllocationsNotFound(orderId);
     }

@@ -30,8 +30,16 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
             cancellationToken);
 
     /// <exception cref="BatchNotFound">No batch has this reference.</exception>
-    public async Task<BatchView> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
-        await retry.ReadAsync(ct => readModel.GetBatchAsync(reference, ct), cancellationToken) ?? throw new BatchNotFound(reference);
+    public async Task<BatchView> GetBatchAsync(string reference, CancellationToken cancellationToken)
+    {
+        if (!Identifiers.IsValid(reference))
+        {
+            // Nothing can be stored under it, and the database would refuse some of these (NUL) outright.
+            throw new BatchNotFound(reference);
+        }
+
+        return await retry.ReadAsync(ct => readModel.GetBatchAsync(reference, ct), cancellationToken) ?? throw new BatchNotFound(reference);
+    }
 
     private static BatchView ToView(Batch batch) =>
         new(batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta, batch.AllocatedQuantity);
