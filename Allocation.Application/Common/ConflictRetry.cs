@@ -27,18 +27,24 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
     {
         ArgumentNullException.ThrowIfNull(attempt);
         var started = Stopwatch.GetTimestamp();
-        using var turn = await gate.EnterAsync(sku, _options.Budget, cancellationToken)
-            ?? throw new ConcurrencyConflict(
-                $"Other writes of sku {sku} kept this one queued for {_options.Budget.TotalSeconds:0.###} s.");
+        using var turn = await gate.EnterAsync(sku, _options.Budget, cancellationToken);
         var retriedOnFreshConnection = false;
         for (var attemptNumber = 1; ; attemptNumber++)
         {
             try
             {
-                return await attempt(cancellationToken);
+                var result = await attempt(cancellationToken);
+                turn.DatabaseAnswered();
+                return result;
             }
-            catch (ConcurrencyConflict conflict)
+            catch (Exception error) when (error is not (StoreUnavailable or OperationCanceledException))
             {
+                turn.DatabaseAnswered();
+                if (error is not ConcurrencyConflict conflict)
+                {
+                    throw;
+                }
+
                 var delay = NextDelay(attemptNumber);
                 if (attemptNumber >= _options.MaxAttempts || Stopwatch.GetElapsedTime(started) + delay > _options.Budget)
                 {

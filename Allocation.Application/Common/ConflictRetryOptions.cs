@@ -24,4 +24,11 @@ public sealed class ConflictRetryOptions
     /// an aggregate with a version check: a second concurrent writer could only lose the race.
     /// </summary>
     public int WritersPerSku { get; set; } = 1;
+
+    /// <summary>
+    /// When writes queued for a SKU give up and no write of it has started or finished for this long,
+    /// the database is stuck rather than busy (a healthy write takes milliseconds): they answer
+    /// 503 (unavailable) instead of 409 (contention).
+    /// </summary>
+    public TimeSpan StuckWriteAfter { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Allocation.Application.Common;
@@ -10,11 +11,21 @@ namespace Allocation.Application.Common;
 public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
 {
     private readonly int _writersPerSku = Math.Max(1, options.Value.WritersPerSku);
+    private readonly TimeSpan _stuckAfter = options.Value.StuckWriteAfter;
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
 
     /// <summary>Waits for a turn to write the SKU.</summary>
+    /// <returns>The turn: report each answer from the database on it, and dispose it when the write is over.</returns>
+    /// <exception cref="ConcurrencyConflict">No turn came within <paramref name="wait"/> while writes of the SKU kept going: contention.</exception>
+    /// <exception cref="StoreUnavailable">
+    /// No turn came within <paramref name="wait"/> and no write of the SKU has started or finished for
+    /// longer than a healthy write ever takes: the database is not answering, and waiting longer is no use.
+    /// </exception>
+    public async Task<ITurn> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken) =>
+        await TryEnterAsync(sku, wait, cancellationToken) ?? throw NoTurn(sku, wait);
+
     /// <returns>The turn, to dispose when the write is over; null when none came within <paramref name="wait"/>.</returns>
-    public async Task<IDisposable?> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<ITurn?> TryEnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sku);
         Lane lane;
@@ -56,6 +67,19 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         }
     }
 
+    private Exception NoTurn(string sku, TimeSpan wait)
+    {
+        TimeSpan idle;
+        lock (_lanes)
+        {
+            idle = _lanes.TryGetValue(sku, out var lane) ? Stopwatch.GetElapsedTime(lane.LastProgress) : TimeSpan.Zero;
+        }
+
+        return idle > _stuckAfter
+            ? new StoreUnavailable($"No write of sku {sku} has had an answer from the database for {idle.TotalSeconds:0.#} s.")
+            : new ConcurrencyConflict($"Other writes of sku {sku} kept this one queued for {wait.TotalSeconds:0.###} s.");
+    }
+
     private void Leave(string sku, Lane lane, bool released)
     {
         if (released)
@@ -79,11 +103,26 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
 
         /// <summary>Writers holding or waiting for a turn; guarded by the gate's lock.</summary>
         public int Users { get; set; }
+
+        /// <summary>When a write of the SKU last had an answer from the database (a Stopwatch timestamp).</summary>
+        public long LastProgress { get; set; } = Stopwatch.GetTimestamp();
     }
 
-    private sealed class Turn(SkuWriteGate gate, string sku, Lane lane) : IDisposable
+    /// <summary>A write's turn at its SKU.</summary>
+    public interface ITurn : IDisposable
+    {
+        /// <summary>
+        /// The database answered this write (committed it, refused it, or reported a conflict): it is
+        /// busy, not stuck.
+        /// </summary>
+        void DatabaseAnswered();
+    }
+
+    private sealed class Turn(SkuWriteGate gate, string sku, Lane lane) : ITurn
     {
         private int _disposed;
+
+        public void DatabaseAnswered() => lane.LastProgress = Stopwatch.GetTimestamp();
 
         public void Dispose()
         {

@@ -24,25 +24,31 @@ internal sealed class AllocationReadModel(NpgsqlDataSource dataSource) : IAlloca
         WHERE reference = @Reference
         """;
 
+    // Each read owns its connection inside the guarded operation: abandoned at the deadline, it
+    // still disposes the connection itself once Npgsql lets go of it.
     public Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken) =>
-        StoreErrors.GuardAsync(dataSource, async () =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            var rows = await connection.QueryAsync<AllocationRow>(
-                new CommandDefinition(AllocationsOfOrder, new { OrderId = orderId }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<OrderAllocation>)rows.Select(row => new OrderAllocation(row.Sku, row.BatchReference)).ToList();
-        });
+        StoreErrors.GuardAsync(dataSource, ReadAllocationsAsync(orderId, cancellationToken), cancellationToken);
 
     public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
-        StoreErrors.GuardAsync(dataSource, async () =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            var row = await connection.QuerySingleOrDefaultAsync<BatchRow>(
-                new CommandDefinition(BatchByReference, new { Reference = reference }, cancellationToken: cancellationToken));
-            return row is null
-                ? null
-                : new BatchView(row.Reference, row.Sku, row.PurchasedQuantity, row.Eta, row.AllocatedQuantity);
-        });
+        StoreErrors.GuardAsync(dataSource, ReadBatchAsync(reference, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<OrderAllocation>> ReadAllocationsAsync(string orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<AllocationRow>(
+            new CommandDefinition(AllocationsOfOrder, new { OrderId = orderId }, cancellationToken: cancellationToken));
+        return rows.Select(row => new OrderAllocation(row.Sku, row.BatchReference)).ToList();
+    }
+
+    private async Task<BatchView?> ReadBatchAsync(string reference, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<BatchRow>(
+            new CommandDefinition(BatchByReference, new { Reference = reference }, cancellationToken: cancellationToken));
+        return row is null
+            ? null
+            : new BatchView(row.Reference, row.Sku, row.PurchasedQuantity, row.Eta, row.AllocatedQuantity);
+    }
 
     private sealed class AllocationRow
     {

@@ -97,16 +97,21 @@ internal static class StoreErrors
     }
 
     /// <summary>
-    /// Runs database work and rethrows its failures in the application's terms. The request's own
-    /// cancellation passes through untouched: the request-timeout middleware answers it.
+    /// Runs database work and rethrows its failures in the application's terms, and makes the
+    /// request's deadline absolute: Npgsql honours cancellation by sending PostgreSQL a cancel
+    /// request and waiting for the server to close it, which a hung server never does. So when
+    /// <paramref name="deadline"/> fires this stops waiting and throws <see cref="OperationCanceledException"/>
+    /// (the request-timeout middleware answers it); the operation is left to finish on its own, and
+    /// whoever owns its connection must not reuse it until it has (see <see cref="UnitOfWork"/>).
     /// </summary>
-    public static async Task<T> GuardAsync<T>(NpgsqlDataSource dataSource, Func<Task<T>> operation, bool committing = false)
+    public static async Task<T> GuardAsync<T>(
+        NpgsqlDataSource dataSource, Task<T> operation, CancellationToken deadline, bool committing = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(operation);
         try
         {
-            return await operation();
+            return await operation.WaitAsync(deadline);
         }
         catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
         {
@@ -121,15 +126,14 @@ internal static class StoreErrors
         }
     }
 
-    public static Task GuardAsync(NpgsqlDataSource dataSource, Func<Task> operation, bool committing = false) =>
-        GuardAsync(
-            dataSource,
-            async () =>
-            {
-                await operation();
-                return true;
-            },
-            committing);
+    public static Task GuardAsync(NpgsqlDataSource dataSource, Task operation, CancellationToken deadline, bool committing = false) =>
+        GuardAsync(dataSource, AsResult(operation), deadline, committing);
+
+    private static async Task<bool> AsResult(Task operation)
+    {
+        await operation;
+        return true;
+    }
 
     private static string Describe(Exception error) => error switch
     {

@@ -9,17 +9,17 @@ public class SkuWriteGateTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private static SkuWriteGate Gate(int writersPerSku = 1) =>
-        new(Options.Create(new ConflictRetryOptions { WritersPerSku = writersPerSku }));
+    private static SkuWriteGate Gate(int writersPerSku = 1, TimeSpan? stuckAfter = null) =>
+        new(Options.Create(new ConflictRetryOptions { WritersPerSku = writersPerSku, StuckWriteAfter = stuckAfter ?? TimeSpan.FromSeconds(2) }));
 
     [Test]
     public async Task Writes_of_one_sku_take_turns_and_other_skus_pass_freely()
     {
         var gate = Gate();
-        using var first = await gate.EnterAsync("LAMP", TimeSpan.FromSeconds(1), None);
+        using var first = await gate.TryEnterAsync("LAMP", TimeSpan.FromSeconds(1), None);
 
-        var second = gate.EnterAsync("LAMP", TimeSpan.FromSeconds(5), None);
-        using var other = await gate.EnterAsync("CHAIR", TimeSpan.Zero, None);
+        var second = gate.TryEnterAsync("LAMP", TimeSpan.FromSeconds(5), None);
+        using var other = await gate.TryEnterAsync("CHAIR", TimeSpan.Zero, None);
 
         other.Should().NotBeNull("another SKU never waits");
         second.IsCompleted.Should().BeFalse("the SKU's one turn is taken");
@@ -32,21 +32,41 @@ public class SkuWriteGateTests
     public async Task A_write_that_cannot_get_a_turn_in_time_gets_none()
     {
         var gate = Gate();
-        using var holder = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
+        using var holder = await gate.TryEnterAsync("LAMP", TimeSpan.Zero, None);
 
-        var turn = await gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(30), None);
+        var turn = await gate.TryEnterAsync("LAMP", TimeSpan.FromMilliseconds(30), None);
 
         turn.Should().BeNull();
+    }
+
+    [Test]
+    public async Task Giving_up_behind_busy_writers_is_contention_but_behind_a_stuck_one_the_store_is_unavailable()
+    {
+        var gate = Gate(stuckAfter: TimeSpan.FromMilliseconds(100));
+        using (var holder = await gate.EnterAsync("LAMP", TimeSpan.Zero, None))
+        {
+            var busy = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(20), None);
+            await busy.Should().ThrowAsync<ConcurrencyConflict>();
+
+            var stuck = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(150), None);
+            await stuck.Should().ThrowAsync<StoreUnavailable>("no write of the SKU has had an answer from the database for 170 ms");
+
+            holder.DatabaseAnswered();
+            await busy.Should().ThrowAsync<ConcurrencyConflict>("the database answered just now: busy, not stuck");
+        }
+
+        using var afterwards = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
+        afterwards.Should().NotBeNull();
     }
 
     [Test]
     public async Task Nothing_is_left_behind_once_every_writer_is_done_or_gave_up()
     {
         var gate = Gate(writersPerSku: 2);
-        var turns = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => gate.EnterAsync("LAMP", TimeSpan.Zero, None)));
+        var turns = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => gate.TryEnterAsync("LAMP", TimeSpan.Zero, None)));
         using var cancelled = new CancellationTokenSource();
-        var waiting = gate.EnterAsync("LAMP", TimeSpan.FromSeconds(5), cancelled.Token);
-        (await gate.EnterAsync("LAMP", TimeSpan.Zero, None)).Should().BeNull();
+        var waiting = gate.TryEnterAsync("LAMP", TimeSpan.FromSeconds(5), cancelled.Token);
+        (await gate.TryEnterAsync("LAMP", TimeSpan.Zero, None)).Should().BeNull();
         gate.ActiveSkus.Should().Be(1);
 
         await cancelled.CancelAsync();
