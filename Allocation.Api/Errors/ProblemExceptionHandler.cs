@@ -44,7 +44,12 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             _ => exception.Message,
         };
 
-        if (status >= 500)
+        if (status == 503)
+        {
+            // Expected while the database is away: one line saying why, not a stack trace per request.
+            LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.Message);
+        }
+        else if (status >= 500)
         {
             LogServerError(logger, status, httpContext.Request.Method, httpContext.Request.Path, exception);
         }
@@ -62,6 +67,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
         });
     }
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "503 answering {Method} {Path}: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 5000, Level = LogLevel.Error, Message = "{Status} answering {Method} {Path}")]
     private static partial void LogServerError(ILogger logger, int status, string method, string path, Exception exception);

@@ -37,7 +37,7 @@ pg_private_start() {
     pg_as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; return 1; }
   fi
-  local opts="-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200"
+  local opts="-p $port -c listen_addresses=127.0.0.1 -k $dir"
   local extra
   for extra in "$@"; do opts="$opts -c $extra"; done
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null \
