@@ -34,6 +34,29 @@ public class ArchitectureTests
             || n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The compiled references show only what the code uses; the project files show what it could
+    /// start using unnoticed. The domain and the application take no ASP.NET Core at all.
+    /// </summary>
+    [TestCase("Allocation.Domain")]
+    [TestCase("Allocation.Application")]
+    public void The_inner_layers_cannot_even_reach_asp_net_core(string project)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Allocation.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        directory.Should().NotBeNull("the tests run from inside the repository");
+        var projectFile = System.Xml.Linq.XDocument.Load(Path.Combine(directory!.FullName, project, project + ".csproj"));
+        var references = projectFile.Descendants()
+            .Where(e => e.Name.LocalName is "FrameworkReference" or "PackageReference")
+            .Select(e => (string?)e.Attribute("Include") ?? "");
+
+        references.Should().NotContain(r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+    }
+
     [Test]
     public void Infrastructure_implements_the_application_and_knows_nothing_of_the_api()
     {
