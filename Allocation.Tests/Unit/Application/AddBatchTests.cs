@@ -11,31 +11,31 @@ public class AddBatchTests
     [Test]
     public async Task Adding_the_first_batch_of_a_sku_creates_its_product()
     {
-        var repository = new FakeRepository();
-        var uows = new FakeUnitOfWorkFactory(repository);
+        var store = new FakeStore();
+        var uows = new FakeUnitOfWorkFactory(store);
 
         var view = await Services.Batches(uows).AddBatchAsync("b1", "CRUNCHY-ARMCHAIR", 100, null, None);
 
         view.Should().Be(new BatchView("b1", "CRUNCHY-ARMCHAIR", 100, null, 0));
-        (await repository.GetAsync("CRUNCHY-ARMCHAIR", null, None))!.Batches.Should().ContainSingle(b => b.Reference == "b1");
+        store.Load("CRUNCHY-ARMCHAIR", null)!.Batches.Should().ContainSingle(b => b.Reference == "b1");
         uows.Commits.Should().Be(1);
     }
 
     [Test]
     public async Task Adding_a_batch_to_an_existing_sku_keeps_its_other_batches()
     {
-        var repository = FakeRepository.With(new Batch("b1", "GARISH-RUG", 100, eta: null));
-        var uows = new FakeUnitOfWorkFactory(repository);
+        var store = FakeStore.With(new Batch("b1", "GARISH-RUG", 100, eta: null));
+        var uows = new FakeUnitOfWorkFactory(store);
 
         await Services.Batches(uows).AddBatchAsync("b2", "GARISH-RUG", 99, new DateOnly(2026, 12, 24), None);
 
-        (await repository.GetAsync("GARISH-RUG", null, None))!.Batches.Select(b => b.Reference).Should().Equal("b1", "b2");
+        store.Load("GARISH-RUG", null)!.Batches.Select(b => b.Reference).Should().Equal("b1", "b2");
     }
 
     [Test]
     public async Task Adding_a_duplicate_reference_commits_nothing()
     {
-        var uows = new FakeUnitOfWorkFactory(FakeRepository.With(new Batch("b1", "GARISH-RUG", 100, eta: null)));
+        var uows = new FakeUnitOfWorkFactory(FakeStore.With(new Batch("b1", "GARISH-RUG", 100, eta: null)));
 
         var act = () => Services.Batches(uows).AddBatchAsync("b1", "GARISH-RUG", 5, null, None);
 
@@ -46,7 +46,7 @@ public class AddBatchTests
     [Test]
     public async Task Reading_an_unknown_batch_is_not_found()
     {
-        var act = () => Services.Batches(new FakeUnitOfWorkFactory(new FakeRepository())).GetBatchAsync("nope", None);
+        var act = () => Services.Batches(new FakeUnitOfWorkFactory(new FakeStore())).GetBatchAsync("nope", None);
 
         await act.Should().ThrowAsync<BatchNotFound>().WithMessage("Batch nope not found");
     }

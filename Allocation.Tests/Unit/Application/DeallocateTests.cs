@@ -9,8 +9,8 @@ public class DeallocateTests
     [Test]
     public async Task Deallocating_returns_the_batch_and_frees_the_stock_for_another_order()
     {
-        var repository = FakeRepository.With(new Batch("b1", "LAMP", 10, eta: null));
-        var uows = new FakeUnitOfWorkFactory(repository);
+        var store = FakeStore.With(new Batch("b1", "LAMP", 10, eta: null));
+        var uows = new FakeUnitOfWorkFactory(store);
         var service = Services.Allocations(uows);
         await service.AllocateAsync("o1", "LAMP", 10, None);
 
@@ -23,7 +23,7 @@ public class DeallocateTests
     [Test]
     public async Task Deallocating_an_order_without_that_sku_is_not_allocated_and_commits_nothing()
     {
-        var uows = new FakeUnitOfWorkFactory(FakeRepository.With(new Batch("b1", "LAMP", 10, eta: null)));
+        var uows = new FakeUnitOfWorkFactory(FakeStore.With(new Batch("b1", "LAMP", 10, eta: null)));
 
         var act = () => Services.Allocations(uows).DeallocateAsync("o1", "LAMP", None);
 
@@ -34,7 +34,7 @@ public class DeallocateTests
     [Test]
     public async Task Deallocating_an_unknown_sku_is_not_allocated()
     {
-        var uows = new FakeUnitOfWorkFactory(new FakeRepository());
+        var uows = new FakeUnitOfWorkFactory(new FakeStore());
 
         var act = () => Services.Allocations(uows).DeallocateAsync("o1", "GHOST", None);
 

@@ -12,7 +12,7 @@ public class GetAllocationsTests
         reads.Allocations.Add(("o1", new OrderAllocation("LAMP", "b1")));
         reads.Allocations.Add(("o2", new OrderAllocation("SOFA", "b9")));
 
-        var result = await Services.Allocations(new FakeUnitOfWorkFactory(new FakeRepository()), reads)
+        var result = await Services.Allocations(new FakeUnitOfWorkFactory(new FakeStore()), reads)
             .GetAllocationsAsync("o1", CancellationToken.None);
 
         result.Should().Equal(new OrderAllocation("LAMP", "b1"));
@@ -21,7 +21,7 @@ public class GetAllocationsTests
     [Test]
     public async Task An_order_without_allocations_is_not_found()
     {
-        var act = () => Services.Allocations(new FakeUnitOfWorkFactory(new FakeRepository()))
+        var act = () => Services.Allocations(new FakeUnitOfWorkFactory(new FakeStore()))
             .GetAllocationsAsync("o1", CancellationToken.None);
 
         await act.Should().ThrowAsync<OrderAllocationsNotFound>().WithMessage("Order o1 has no allocations");
