@@ -1,4 +1,9 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace Allocation.Api.Errors;
 
@@ -9,6 +14,8 @@ namespace Allocation.Api.Errors;
 internal static class ModelStateProblems
 {
     public const string BodyKey = "body";
+
+    private static readonly ConcurrentDictionary<Type, HashSet<string>> JsonFields = new();
 
     public static IActionResult Create(ActionContext context)
     {
@@ -27,7 +34,7 @@ internal static class ModelStateProblems
             }
 
             // System.Text.Json's messages name CLR types and byte positions; say what is wrong in the client's terms.
-            messages.AddRange(entry.Errors.Select(e => Describe(field, e.ErrorMessage)));
+            messages.AddRange(entry.Errors.Select(_ => Describe(field, context)));
         }
 
         // A field-level error explains the whole-body one that MVC adds beside it.
@@ -48,13 +55,27 @@ internal static class ModelStateProblems
             Detail = "One or more fields are invalid: " + string.Join("; ", errors.SelectMany(e => e.Value)),
         });
 
-    private static string Describe(string field, string frameworkMessage) => field switch
+    /// <summary>
+    /// Says what is wrong from where the error is, not from the framework's wording (which a runtime
+    /// update may change): a path naming no field of the request is an unknown field; one naming a
+    /// field is a value of the wrong JSON type or format, or a field given twice.
+    /// </summary>
+    private static string Describe(string field, ActionContext context) => field switch
     {
         BodyKey => "The body must be a JSON object with the documented fields.",
-        _ when frameworkMessage.Contains("could not be mapped", StringComparison.Ordinal) =>
-            $"'{field}' is not a field of this request.",
-        _ => $"'{field}' has the wrong JSON type or format.",
+        _ when !FieldsOf(context).Contains(field) => $"'{field}' is not a field of this request.",
+        _ => $"'{field}' has the wrong JSON type or format, or is given more than once.",
     };
+
+    /// <summary>The JSON names of the request body's properties.</summary>
+    private static HashSet<string> FieldsOf(ActionContext context)
+    {
+        var body = context.ActionDescriptor.Parameters.FirstOrDefault(p => p.BindingInfo?.BindingSource == BindingSource.Body);
+        return body is null ? [] : JsonFields.GetOrAdd(body.ParameterType, static type => type
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Select(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(p.Name))
+            .ToHashSet(StringComparer.Ordinal));
+    }
 
     private static string ToJsonField(string key, ActionContext context)
     {

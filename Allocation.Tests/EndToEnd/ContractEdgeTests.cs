@@ -92,27 +92,30 @@ public class ContractEdgeTests : ApiFixture
     /// <summary>Identifiers that could not be addressed, and input that strict JSON refuses: each a 400 or 415 that changes nothing.</summary>
     private static IEnumerable<TestCaseData> Refused()
     {
-        yield return Refuse("a slash in a ref", "/add_batch", """{"ref":"a/b","sku":"s","qty":1}""", 400, "ref");
-        yield return Refuse("a ref that is a dot", "/add_batch", """{"ref":".","sku":"s","qty":1}""", 400, "ref");
-        yield return Refuse("a ref that is two dots", "/add_batch", """{"ref":"..","sku":"s","qty":1}""", 400, "ref");
-        yield return Refuse("a slash in an order id", "/allocate", """{"orderid":"ord/x","sku":"s","qty":1}""", 400, "orderid");
-        yield return Refuse("256 characters of emoji", "/add_batch", $$"""{"ref":"{{string.Concat(Enumerable.Repeat("🦄", 256))}}","sku":"s","qty":1}""", 400, "ref");
-        yield return Refuse("a duplicated property", "/allocate", """{"orderid":"o","sku":"s","qty":1,"qty":2}""", 400, "qty");
-        yield return Refuse("a property in the wrong case", "/allocate", """{"orderid":"o","sku":"s","QTY":1}""", 400, "QTY");
-        yield return Refuse("an eta before 2000", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"1999-12-31"}""", 400, "eta");
-        yield return Refuse("the smallest date", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"0001-01-01"}""", 400, "eta");
-        yield return Refuse("the largest date", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"9999-12-31"}""", 400, "eta");
-        yield return Refuse("an eta after 2199", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"2200-01-01"}""", 400, "eta");
+        yield return Refuse("a slash in a ref", "/add_batch", """{"ref":"a/b","sku":"s","qty":1}""", 400, "ref", says: "must not contain '/'");
+        yield return Refuse("a ref that is a dot", "/add_batch", """{"ref":".","sku":"s","qty":1}""", 400, "ref", says: "or be '.' or '..'");
+        yield return Refuse("a ref that is two dots", "/add_batch", """{"ref":"..","sku":"s","qty":1}""", 400, "ref", says: "or be '.' or '..'");
+        yield return Refuse("a slash in an order id", "/allocate", """{"orderid":"ord/x","sku":"s","qty":1}""", 400, "orderid", says: "must not contain '/'");
+        yield return Refuse("256 characters of emoji", "/add_batch", $$"""{"ref":"{{string.Concat(Enumerable.Repeat("🦄", 256))}}","sku":"s","qty":1}""", 400, "ref", says: "at most 255 characters");
+        yield return Refuse("a duplicated property", "/allocate", """{"orderid":"o","sku":"s","qty":1,"qty":2}""", 400, "qty", says: "given more than once");
+        yield return Refuse("a property in the wrong case", "/allocate", """{"orderid":"o","sku":"s","QTY":1}""", 400, "QTY", says: "'QTY' is not a field of this request.");
+        yield return Refuse("an unknown property", "/add_batch", """{"ref":"r","sku":"s","qty":1,"price":2}""", 400, "price", says: "'price' is not a field of this request.");
+        yield return Refuse("a string for a number", "/allocate", """{"orderid":"o","sku":"s","qty":"1"}""", 400, "qty", says: "'qty' has the wrong JSON type or format");
+        yield return Refuse("an eta before 2000", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"1999-12-31"}""", 400, "eta", says: "from 2000-01-01 to 2199-12-31");
+        yield return Refuse("the smallest date", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"0001-01-01"}""", 400, "eta", says: "from 2000-01-01 to 2199-12-31");
+        yield return Refuse("the largest date", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"9999-12-31"}""", 400, "eta", says: "from 2000-01-01 to 2199-12-31");
+        yield return Refuse("an eta after 2199", "/add_batch", """{"ref":"r","sku":"s","qty":1,"eta":"2200-01-01"}""", 400, "eta", says: "from 2000-01-01 to 2199-12-31");
         yield return Refuse("merge-patch+json", "/allocate", """{"orderid":"o","sku":"s","qty":1}""", 415, null, "application/merge-patch+json");
         yield return Refuse("text/json", "/allocate", """{"orderid":"o","sku":"s","qty":1}""", 415, null, "text/json");
         yield return Refuse("a vendor +json type", "/add_batch", """{"ref":"r","sku":"s","qty":1}""", 415, null, "application/vnd.allocation+json");
     }
 
-    private static TestCaseData Refuse(string name, string path, string body, int status, string? field, string contentType = "application/json") =>
-        new TestCaseData(path, body, contentType, status, field).SetName("Refuses " + name);
+    private static TestCaseData Refuse(
+        string name, string path, string body, int status, string? field, string contentType = "application/json", string? says = null) =>
+        new TestCaseData(path, body, contentType, status, field, says).SetName("Refuses " + name);
 
     [TestCaseSource(nameof(Refused))]
-    public async Task Is_refused_up_front_and_changes_nothing(string path, string body, string contentType, int status, string? field)
+    public async Task Is_refused_up_front_and_changes_nothing(string path, string body, string contentType, int status, string? field, string? says)
     {
         var before = await DatabaseSnapshot.TakeAsync(Store);
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
@@ -125,6 +128,7 @@ public class ContractEdgeTests : ApiFixture
         if (field is not null)
         {
             problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Should().Equal(field);
+            problem.GetProperty("errors").GetProperty(field).EnumerateArray().Single().GetString().Should().Contain(says);
         }
 
         (await DatabaseSnapshot.TakeAsync(Store)).Should().Be(before);
