@@ -35,7 +35,11 @@ builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions
 builder.Services.AddHostedService<DatabaseStartup>();
 
 builder.Services
-    .AddControllers(mvc => mvc.Filters.Add<FluentValidationFilter>())
+    .AddControllers(mvc =>
+    {
+        mvc.Filters.Add<FluentValidationFilter>();
+        mvc.Conventions.Add(new CommonResponses());
+    })
     .AddJsonOptions(json =>
     {
         // Strict, unlike the Web defaults: "qty": "3" is a wrong type, not a number; "QTY" is not

@@ -17,17 +17,11 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="201">Allocated: the batch that holds the line.</response>
     /// <response code="400">Invalid sku, out of stock, or a field is missing or invalid.</response>
     /// <response code="409">The order already holds this SKU with another quantity, or the SKU was too contended (retry after Retry-After).</response>
-    /// <response code="413">The body is larger than the limit.</response>
-    /// <response code="415">The body is not application/json.</response>
-    /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpPost("allocate")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<ActionResult<BatchReferenceResponse>> Allocate(AllocateRequest request, CancellationToken cancellationToken)
     {
         var batchReference = await allocations.AllocateAsync(
@@ -40,19 +34,11 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="200">Deallocated: the batch that held the line.</response>
     /// <response code="400">A field is missing or invalid, or the body is not JSON.</response>
     /// <response code="404">The order has no allocation for this SKU.</response>
-    /// <response code="409">The SKU was too contended; retry after the Retry-After delay.</response>
-    /// <response code="413">The body is larger than the limit.</response>
-    /// <response code="415">The body is not application/json.</response>
-    /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpPost("deallocate")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<BatchReferenceResponse> Deallocate(DeallocateRequest request, CancellationToken cancellationToken) =>
         new(await allocations.DeallocateAsync(request.OrderId!, request.Sku!, cancellationToken));
 
@@ -61,12 +47,10 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <response code="200">The order's SKUs and their batches.</response>
     /// <response code="404">The order has no allocation.</response>
-    /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("allocations/{orderId}")]
     [HttpHead("allocations/{orderId}")]
     [ProducesResponseType<IReadOnlyList<OrderAllocationResponse>>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<IReadOnlyList<OrderAllocationResponse>> GetAllocations(string orderId, CancellationToken cancellationToken) =>
         (await allocations.GetAllocationsAsync(orderId, cancellationToken)).Select(OrderAllocationResponse.From).ToList();
 }

@@ -13,18 +13,12 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <remarks>The first batch of a SKU creates the SKU. Order lines go to warehouse stock (no ETA) first, then to the earliest shipment.</remarks>
     /// <response code="201">The batch was added; Location points at it.</response>
     /// <response code="400">A field is missing or invalid, or the body is not JSON.</response>
-    /// <response code="409">A batch with this reference already exists.</response>
-    /// <response code="413">The body is larger than the limit.</response>
-    /// <response code="415">The body is not application/json.</response>
-    /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
+    /// <response code="409">A batch with this reference already exists, or the SKU was too contended (retry after Retry-After).</response>
     [HttpPost("add_batch")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<ActionResult<BatchResponse>> AddBatch(AddBatchRequest request, CancellationToken cancellationToken)
     {
         var batch = await batches.AddBatchAsync(
@@ -37,12 +31,10 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <response code="200">The batch.</response>
     /// <response code="404">No batch has this reference.</response>
-    /// <response code="503">The database is unavailable; retry after the Retry-After delay.</response>
     [HttpGet("batches/{reference}")]
     [HttpHead("batches/{reference}")]
     [ProducesResponseType<BatchResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, MediaTypeNames.Application.ProblemJson)]
     public async Task<ActionResult<BatchResponse>> GetBatch(string reference, CancellationToken cancellationToken) =>
         BatchResponse.From(await batches.GetBatchAsync(reference, cancellationToken));
 }

@@ -26,6 +26,7 @@ internal static class SwaggerSetup
             }
 
             options.SupportNonNullableReferenceTypes();
+            options.OperationFilter<CommonResponses.Documentation>();
         });
         return services;
     }

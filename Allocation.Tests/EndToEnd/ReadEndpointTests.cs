@@ -68,17 +68,21 @@ public class ReadEndpointTests : ApiFixture
 
         var expected = new Dictionary<string, (string Method, string[] Codes)>
         {
-            ["/add_batch"] = ("post", ["201", "400", "409", "413", "415", "503"]),
-            ["/allocate"] = ("post", ["201", "400", "409", "413", "415", "503"]),
-            ["/deallocate"] = ("post", ["200", "400", "404", "409", "413", "415", "503"]),
-            ["/allocations/{orderId}"] = ("get", ["200", "404", "503"]),
-            ["/batches/{reference}"] = ("get", ["200", "404", "503"]),
+            ["/add_batch"] = ("post", ["201", "400", "409", "413", "415", "503", "504"]),
+            ["/allocate"] = ("post", ["201", "400", "409", "413", "415", "503", "504"]),
+            ["/deallocate"] = ("post", ["200", "400", "404", "409", "413", "415", "503", "504"]),
+            ["/allocations/{orderId}"] = ("get", ["200", "404", "503", "504"]),
+            ["/batches/{reference}"] = ("get", ["200", "404", "503", "504"]),
         };
         foreach (var (path, (method, codes)) in expected)
         {
             var operation = paths.GetProperty(path).GetProperty(method);
             operation.GetProperty("summary").GetString().Should().NotBeNullOrWhiteSpace();
-            operation.GetProperty("responses").EnumerateObject().Select(r => r.Name).Should().BeEquivalentTo(codes, path);
+            var responses = operation.GetProperty("responses");
+            responses.EnumerateObject().Select(r => r.Name).Should().BeEquivalentTo(codes, path);
+            // A bare reason phrase ("Service Unavailable") means nobody described it; descriptions here are sentences.
+            responses.EnumerateObject().Should().OnlyContain(
+                r => r.Value.GetProperty("description").GetString()!.EndsWith('.'), $"every response of {path} is described, not just named");
         }
 
         var schemas = document.GetProperty("components").GetProperty("schemas");
