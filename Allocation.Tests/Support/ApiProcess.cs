@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Allocation.Tests.Support;
 
@@ -39,7 +38,7 @@ public sealed class ApiProcess : IAsyncDisposable
     public static async Task<ApiProcess> StartAsync(
         string connectionString, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilHealthy = true)
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var apiDll = Path.Combine(AppContext.BaseDirectory.Replace("Allocation.Tests", "Allocation.Api", StringComparison.Ordinal), "Allocation.Api.dll");
         if (!File.Exists(apiDll))
         {
@@ -75,6 +74,30 @@ public sealed class ApiProcess : IAsyncDisposable
         }
 
         return api;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> instances of the API on one database, all with the same
+    /// settings, as a fleet behind a load balancer; returns once every one is healthy.
+    /// </summary>
+    public static async Task<IReadOnlyList<ApiProcess>> StartManyAsync(
+        int count, string connectionString, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var starting = Enumerable.Range(0, count).Select(_ => StartAsync(connectionString, settings)).ToArray();
+        try
+        {
+            return await Task.WhenAll(starting);
+        }
+        catch
+        {
+            // One failed: stop the ones that did start rather than leaving them running.
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+
+            throw;
+        }
     }
 
     public async Task WaitUntilHealthyAsync(TimeSpan limit)
@@ -143,13 +166,6 @@ public sealed class ApiProcess : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Keep(string? line)

@@ -24,10 +24,29 @@ public sealed class TestDatabase
         _name = name;
         Cluster = cluster;
         ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+        var server = new NpgsqlConnectionStringBuilder(adminConnectionString);
+        ServiceConnectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = server.Host,
+            Port = server.Port,
+            Database = name,
+            Username = server.Username,
+            Password = server.Password,
+        }.ConnectionString;
         DataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
+    /// <summary>The tests' own connection string (short connect timeout).</summary>
     public string ConnectionString { get; }
+
+    /// <summary>The database's name on its server.</summary>
+    public string Name => _name;
+
+    /// <summary>
+    /// Only where the database is and who connects, as an operator writes it: an API started with
+    /// this runs on the service's own connection defaults (pool size, timeouts).
+    /// </summary>
+    public string ServiceConnectionString { get; }
 
     public NpgsqlDataSource DataSource { get; }
 
@@ -56,14 +75,17 @@ public sealed class TestDatabase
         }
     }
 
-    /// <summary>A new migrated database; on a private, durable cluster of its own when asked for or when none is configured.</summary>
-    public static async Task<TestDatabase> CreateAsync(bool privateCluster = false)
+    /// <summary>
+    /// A new migrated database: on a private cluster of its own when asked for (durable unless told
+    /// otherwise), else on the configured server or, when none is configured, on a non-durable private cluster.
+    /// </summary>
+    public static async Task<TestDatabase> CreateAsync(bool privateCluster = false, bool durable = true)
     {
         var configured = Environment.GetEnvironmentVariable(ServerVariable);
         PrivatePostgres? cluster = null;
         if (privateCluster || string.IsNullOrWhiteSpace(configured))
         {
-            cluster = await PrivatePostgres.StartAsync(durable: privateCluster);
+            cluster = await PrivatePostgres.StartAsync(durable: privateCluster && durable);
             configured = cluster.ConnectionString("postgres");
         }
 
