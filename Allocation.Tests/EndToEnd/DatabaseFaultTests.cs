@@ -17,7 +17,7 @@ public class DatabaseFaultTests
         try
         {
             var cluster = database.Cluster!;
-            await using var api = await ApiProcess.StartAsync(database.ConnectionString);
+            await using var api = await ApiProcess.StartAsync(database.ServiceConnectionString);
             var sku = Unique.Sku();
             (await api.Client.PostAsJsonAsync("/add_batch", new { @ref = Unique.BatchRef(), sku, qty = 1_000_000, eta = (string?)null }))
                 .StatusCode.Should().Be(HttpStatusCode.Created);
@@ -84,7 +84,7 @@ public class DatabaseFaultTests
         try
         {
             await database.Cluster!.StopAsync();
-            await using var api = await ApiProcess.StartAsync(database.ConnectionString, waitUntilHealthy: false);
+            await using var api = await ApiProcess.StartAsync(database.ServiceConnectionString, waitUntilHealthy: false);
             await Task.Delay(TimeSpan.FromSeconds(2));
             api.HasExited.Should().BeFalse("start-up must wait for the database, not crash");
 
