@@ -89,6 +89,15 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
     /// <summary><c>ALTER SYSTEM RESET name</c> and a configuration reload, like <see cref="SetServerSettingAsync"/>.</summary>
     public Task ResetServerSettingAsync(string name) => AlterSystemAsync($"ALTER SYSTEM RESET {Setting(name)}");
 
+    /// <summary>The server's clock, for comparing with timestamps in pg_stat_activity.</summary>
+    public async Task<DateTime> ServerTimeAsync()
+    {
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT clock_timestamp()", connection);
+        return (DateTime)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>The postmaster's process id: the first line of postmaster.pid.</summary>
     public int PostmasterPid =>
         int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First().Trim(), CultureInfo.InvariantCulture);
