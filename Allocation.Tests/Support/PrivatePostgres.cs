@@ -122,16 +122,19 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends SIGCONT to every process <see cref="SuspendAsync"/> stopped, the postmaster last.</summary>
+    /// <summary>Sends SIGCONT to every process <see cref="SuspendAsync"/> stopped: the children first, the postmaster last.</summary>
     public async Task ResumeAsync()
     {
-        var stopped = _suspended.AsEnumerable().Reverse().ToArray();
-        _suspended.Clear();
-        // A child may have exited meanwhile; the others must be resumed anyway, one by one.
-        foreach (var pid in stopped)
+        if (_suspended.Count == 0)
         {
-            await SignalAsync("CONT", [pid], mayBeGone: true);
+            return;
         }
+
+        var (postmaster, children) = (_suspended[0], _suspended[1..]);
+        _suspended.Clear();
+        // A child may have exited meanwhile: kill still signals the others.
+        await SignalAsync("CONT", children, mayBeGone: true);
+        await SignalAsync("CONT", [postmaster], mayBeGone: true);
     }
 
     /// <summary>Stops the server the hard way, as a crash or a killed container would.</summary>

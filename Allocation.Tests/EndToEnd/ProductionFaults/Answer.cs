@@ -10,7 +10,7 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// means no answer at all (the connection failed or the client gave up after its 30 s).
 /// </summary>
 internal sealed record Answer(
-    string Action, string Key, string Phase, int Status, double Seconds, string? MediaType, string? ProblemType, string? RetryAfter,
+    string Action, string Key, string Phase, DateTime Started, int Status, double Seconds, string? MediaType, string? ProblemType, string? RetryAfter,
     bool WellFormedProblem, string Body)
 {
     public bool IsSuccess => Status is >= 200 and < 300;
@@ -41,7 +41,7 @@ internal sealed record Answer(
         : ProblemType is { } type ? $"{Status} {type.Replace("urn:allocation:problem:", "", StringComparison.Ordinal)}" : $"{Status}";
 
     public override string ToString() =>
-        $"{Action} {Key} [{Phase}]: {Outcome} Retry-After={RetryAfter ?? "-"} after {Seconds:F2} s: {(Body.Length > 300 ? Body[..300] + "…" : Body)}";
+        $"{Action} {Key} [{Phase}, sent {Started:HH:mm:ss.fff}]: {Outcome} Retry-After={RetryAfter ?? "-"} after {Seconds:F2} s: {(Body.Length > 300 ? Body[..300] + "…" : Body)}";
 
     /// <summary>Counts per outcome and the slowest answer, for TestContext.Progress.</summary>
     public static string Summary(IEnumerable<Answer> answers)
@@ -74,6 +74,7 @@ internal static class Ask
 
     private static async Task<Answer> SendAsync(HttpClient client, HttpRequestMessage request, string action, string key, string phase)
     {
+        var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         try
         {
@@ -84,13 +85,13 @@ internal static class Ask
                 clock.Stop();
                 var mediaType = response.Content.Headers.ContentType?.MediaType;
                 var (type, wellFormed) = mediaType == "application/problem+json" ? ReadProblem(body, (int)response.StatusCode) : (null, false);
-                return new Answer(action, key, phase, (int)response.StatusCode, clock.Elapsed.TotalSeconds, mediaType, type,
+                return new Answer(action, key, phase, started, (int)response.StatusCode, clock.Elapsed.TotalSeconds, mediaType, type,
                     response.Headers.RetryAfter?.ToString(), wellFormed, body);
             }
         }
         catch (Exception error) when (error is HttpRequestException or TaskCanceledException or IOException)
         {
-            return new Answer(action, key, phase, 0, clock.Elapsed.TotalSeconds, null, null, null, false, error.GetType().Name + ": " + error.Message);
+            return new Answer(action, key, phase, started, 0, clock.Elapsed.TotalSeconds, null, null, null, false, error.GetType().Name + ": " + error.Message);
         }
     }
 

@@ -38,8 +38,8 @@ public class FleetConnectionBudgetTests : FaultFixture
         TestContext.Progress.WriteLine(
             $"fleet allocate, {requests} concurrent, one SKU, {stock} in stock, 3 instances: {Answer.Summary(answers)}; " +
             $"peak client backends {peak} (budget {Budget}, {sampler.Samples} samples)");
-        answers.Where(a => !InTime(a)).Should().BeEmpty("every answer comes within the request deadline");
-        answers.Where(a => !(a.Status == 201 || a.IsOutOfStock || a.IsConflict)).Should().BeEmpty(
+        answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty("every answer comes within the request deadline");
+        answers.Where(a => !(a.Status == 201 || a.IsOutOfStock || a.IsConflict)).Select(a => a.ToString()).Should().BeEmpty(
             "contention on one SKU is a 201, an out-of-stock 400 or a 409 with Retry-After: 1, never a 5xx");
         peak.Should().BeLessThanOrEqualTo(Budget, "each of the 3 instances stays within its pool of {0}", Pool);
         answers.Should().Contain(a => a.Status == 201);
@@ -77,8 +77,8 @@ public class FleetConnectionBudgetTests : FaultFixture
         TestContext.Progress.WriteLine(
             $"fleet seeding, {batches} concurrent add_batch over 3 instances: {Answer.Summary(answers)}; " +
             $"peak client backends {peak} (budget {Budget}, {sampler.Samples} samples)");
-        answers.Where(a => !InTime(a)).Should().BeEmpty("every answer comes within the request deadline");
-        answers.Where(a => a.Status != 201).Should().BeEmpty("new batches of distinct SKUs contend for nothing but connections");
+        answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty("every answer comes within the request deadline");
+        answers.Where(a => a.Status != 201).Select(a => a.ToString()).Should().BeEmpty("new batches of distinct SKUs contend for nothing but connections");
         peak.Should().BeLessThanOrEqualTo(Budget, "each of the 3 instances stays within its pool of {0}", Pool);
         var refs = seeds.Select(s => s.Ref).ToArray();
         (await Store.ScalarAsync<long>("SELECT count(*) FROM batches WHERE reference = ANY(@refs)", new { refs })).Should().Be(batches);

@@ -65,11 +65,13 @@ public class HungDatabaseTests : FaultFixture
             try
             {
                 await Cluster.SuspendAsync(everyProcess);
+                TestContext.Progress.WriteLine($"hung database ({what}): SIGSTOP done at {DateTime.UtcNow:HH:mm:ss.fff}");
                 await Task.Delay(Freeze);
             }
             finally
             {
                 await Cluster.ResumeAsync();
+                TestContext.Progress.WriteLine($"hung database ({what}): SIGCONT done at {DateTime.UtcNow:HH:mm:ss.fff}");
             }
 
             Volatile.Write(ref phase, "after");
@@ -86,10 +88,10 @@ public class HungDatabaseTests : FaultFixture
             TestContext.Progress.WriteLine($"hung database ({what}, {Freeze.TotalSeconds:0} s, {InFlight} in flight), started {group.Key}: {Answer.Summary(group)}");
         }
 
-        answers.Where(a => !InTime(a)).Should().BeEmpty(
+        answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty(
             "every answer comes within the {0} s request deadline (+{1} s slack), not when the server wakes up",
             RequestDeadline.TotalSeconds, DeadlineSlack.TotalSeconds);
-        answers.Where(a => !(a.IsSuccess || a.IsUnavailable || a.IsTimeout)).Should().BeEmpty(
+        answers.Where(a => !(a.IsSuccess || a.IsUnavailable || a.IsTimeout)).Select(a => a.ToString()).Should().BeEmpty(
             "a hung database is a 503 (Retry-After: 5) or 504 problem, never a 500");
         var health = await Ask.GetAsync(Api.Client, "/health");
         health.Status.Should().Be(200, "the service recovered without a restart: {0}", health);

@@ -54,8 +54,8 @@ public class IdleSessionTimeoutTests : FaultFixture
         }
 
         TestContext.Progress.WriteLine($"idle_session_timeout=1s, all requests: {Answer.Summary(answers)}");
-        answers.Where(a => !InTime(a)).Should().BeEmpty("every answer comes within the request deadline");
-        answers.Where(a => !a.IsSuccess).Should().BeEmpty("a connection the server closed while idle is not the caller's problem");
+        answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty("every answer comes within the request deadline");
+        answers.Where(a => !a.IsSuccess).Select(a => a.ToString()).Should().BeEmpty("a connection the server closed while idle is not the caller's problem");
         Database.DataSource.Clear(); // the tests' own idle connections were closed too
         await Ledger.ShouldBeConsistentAsync(Store, [sku]);
         await Ledger.ShouldHoldExactlyTheConfirmedAllocationsAsync(Store, [sku], answers.Where(a => a.Action == "/allocate"));

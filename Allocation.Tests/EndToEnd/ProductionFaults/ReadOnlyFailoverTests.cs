@@ -44,8 +44,8 @@ public class ReadOnlyFailoverTests : FaultFixture
             await Cluster.ResetServerSettingAsync(ReadOnly);
         }
 
-        writes.Where(a => !a.IsUnavailable).Should().BeEmpty("a write to a read-only server is a 503 problem with Retry-After: 5");
-        reads.Where(a => a.Status != 200).Should().BeEmpty("reads do not need a writable server");
+        writes.Where(a => !a.IsUnavailable).Select(a => a.ToString()).Should().BeEmpty("a write to a read-only server is a 503 problem with Retry-After: 5");
+        reads.Where(a => a.Status != 200).Select(a => a.ToString()).Should().BeEmpty("reads do not need a writable server");
 
         var allocate = await Ask.AllocateAsync(Api.Client, Unique.OrderId(), sku, phase: "writable");
         var addBatch = await Ask.AddBatchAsync(Api.Client, Unique.BatchRef(), sku, 5, phase: "writable");
