@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Allocation.Tests.Support;
 using NUnit.Framework.Interfaces;
 
@@ -9,7 +10,7 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// processes on it started with the service's own connection defaults, as deployed. Each fixture
 /// gets its own, so a fault done to one never reaches another test.
 /// </summary>
-public abstract class FaultFixture
+public abstract partial class FaultFixture
 {
     /// <summary>The service's request deadline (Limits:RequestTimeout).</summary>
     protected static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(10);
@@ -56,11 +57,20 @@ public abstract class FaultFixture
 
         foreach (var (instance, i) in _instances.Select((instance, i) => (instance, i)))
         {
-            var lines = instance.Output.Split('\n');
-            TestContext.Progress.WriteLine($"--- API instance {i}, last lines of {lines.Length}, shortened:");
-            TestContext.Progress.WriteLine(string.Join('\n', lines.TakeLast(12).Select(line => line.Length > 400 ? line[..400] + "…" : line)));
+            // Warnings and errors, alike ones counted once: ids and paths differ, the story does not.
+            var kinds = instance.Output.Split('\n')
+                .Where(line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal))
+                .Select(line => Ids().Replace(line.Length > 500 ? line[..500] : line, "…"))
+                .GroupBy(line => line)
+                .Select(g => $"{g.Count()} × {g.Key}")
+                .ToList();
+            TestContext.Progress.WriteLine($"--- API instance {i}: {kinds.Count} kinds of warnings and errors");
+            TestContext.Progress.WriteLine(string.Join('\n', kinds.Take(20)));
         }
     }
+
+    [GeneratedRegex("[0-9a-f]{10,}|:[0-9]+\\b")]
+    private static partial Regex Ids();
 
     [OneTimeTearDown]
     public async Task StopEverything()
