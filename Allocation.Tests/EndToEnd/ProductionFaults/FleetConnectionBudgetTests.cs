@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Allocation.Tests.Support;
+using FluentAssertions.Execution;
 
 namespace Allocation.Tests.EndToEnd.ProductionFaults;
 
@@ -38,6 +39,7 @@ public class FleetConnectionBudgetTests : FaultFixture
         TestContext.Progress.WriteLine(
             $"fleet allocate, {requests} concurrent, one SKU, {stock} in stock, 3 instances: {Answer.Summary(answers)}; " +
             $"peak client backends {peak} (budget {Budget}, {sampler.Samples} samples)");
+        using var all = new AssertionScope();
         answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty("every answer comes within the request deadline");
         answers.Where(a => !(a.Status == 201 || a.IsOutOfStock || a.IsConflict)).Select(a => a.ToString()).Should().BeEmpty(
             "contention on one SKU is a 201, an out-of-stock 400 or a 409 with Retry-After: 1, never a 5xx");

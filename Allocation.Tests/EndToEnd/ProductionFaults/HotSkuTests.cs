@@ -1,4 +1,5 @@
 using Allocation.Tests.Support;
+using FluentAssertions.Execution;
 
 namespace Allocation.Tests.EndToEnd.ProductionFaults;
 
@@ -21,6 +22,7 @@ public class HotSkuTests : FaultFixture
         var answers = await Task.WhenAll(Enumerable.Range(0, requests).Select(_ => Ask.AllocateAsync(Api.Client, Unique.OrderId(), sku)));
 
         TestContext.Progress.WriteLine($"hot SKU, {requests} concurrent allocates, {stock} in stock, 1 instance: {Answer.Summary(answers)}");
+        using var all = new AssertionScope();
         answers.Where(a => !InTime(a)).Select(a => a.ToString()).Should().BeEmpty("every answer comes within the request deadline");
         answers.Where(a => !(a.Status == 201 || a.IsOutOfStock || a.IsConflict)).Select(a => a.ToString()).Should().BeEmpty(
             "contention is a 201, an out-of-stock 400 or a 409 with Retry-After: 1, never a 503 or 504");
