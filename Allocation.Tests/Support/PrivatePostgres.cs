@@ -111,8 +111,8 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
     public async Task SuspendAsync(bool everyProcess)
     {
         var postmaster = PostmasterPid;
+        _suspended.Add(postmaster); // first, so that even a failed signal is undone
         await SignalAsync("STOP", [postmaster]);
-        _suspended.Add(postmaster);
         if (everyProcess)
         {
             // The postmaster is stopped first, so it forks nothing new while its children are listed.
