@@ -14,11 +14,13 @@ public static class DependencyInjection
         services.AddSingleton(_ =>
         {
             var settings = ConnectionDefaults.Apply(connectionString, Environment.ProcessorCount);
-            // When a statement outlives its deadline on a hung server, Npgsql sends PostgreSQL a cancel
-            // request and blocks a thread until the server closes it. At most one such thread per pooled
-            // connection: have them ready, so the threads answering everyone else are not starved.
+            // On a hung server Npgsql blocks threads: a statement past its command timeout, or whose
+            // request passed its deadline, sends PostgreSQL a cancel request and waits for the server to
+            // close it, and a second cancel of the same connection waits behind the first. With a few
+            // such threads per pooled connection ready in advance, the thread pool is not left to add
+            // threads one by one while the requests that could be answered wait for a thread.
             ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-            ThreadPool.SetMinThreads(Math.Max(workers, settings.MaxPoolSize + Environment.ProcessorCount), completionPorts);
+            ThreadPool.SetMinThreads(Math.Max(workers, (4 * settings.MaxPoolSize) + (2 * Environment.ProcessorCount)), completionPorts);
             return NpgsqlDataSource.Create(settings);
         });
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();

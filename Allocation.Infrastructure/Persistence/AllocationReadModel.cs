@@ -27,10 +27,16 @@ internal sealed class AllocationReadModel(NpgsqlDataSource dataSource) : IAlloca
     // Each read owns its connection inside the guarded operation: abandoned at the deadline, it
     // still disposes the connection itself once Npgsql lets go of it.
     public Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken) =>
-        StoreErrors.GuardAsync(dataSource, ReadAllocationsAsync(orderId, cancellationToken), cancellationToken);
+        ReadAsync(token => ReadAllocationsAsync(orderId, token), cancellationToken);
 
     public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
-        StoreErrors.GuardAsync(dataSource, ReadBatchAsync(reference, cancellationToken), cancellationToken);
+        ReadAsync(token => ReadBatchAsync(reference, token), cancellationToken);
+
+    private async Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken deadline)
+    {
+        using var driver = new DriverCancellation(deadline);
+        return await StoreErrors.GuardAsync(dataSource, read(driver.Token), deadline);
+    }
 
     private async Task<IReadOnlyList<OrderAllocation>> ReadAllocationsAsync(string orderId, CancellationToken cancellationToken)
     {

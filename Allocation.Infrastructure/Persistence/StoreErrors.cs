@@ -115,10 +115,12 @@ internal static class StoreErrors
         }
         catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
         {
-            if (Classify(error) == StoreOutcome.ReadOnly)
+            if (Classify(error) is StoreOutcome.ReadOnly or StoreOutcome.BrokenConnection)
             {
-                // After a failover the pool holds connections to the old primary; new ones find the
-                // new one (with Target Session Attributes=primary and several hosts).
+                // The pool's other idle connections are likely gone the same way (idle_session_timeout
+                // closes them all; a restart or failover leaves them on the old server): the retry and
+                // the requests after it get fresh ones, which with several hosts and Target Session
+                // Attributes=primary also find the new primary.
                 dataSource.Clear();
             }
 

@@ -29,7 +29,8 @@ internal sealed class UnitOfWork : IUnitOfWork
     public static async Task<UnitOfWork> BeginAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         // Waits for a pooled connection within the request's deadline rather than opening more than the pool allows.
-        var opening = dataSource.OpenConnectionAsync(cancellationToken).AsTask();
+        using var driver = new DriverCancellation(cancellationToken);
+        var opening = dataSource.OpenConnectionAsync(driver.Token).AsTask();
         NpgsqlConnection connection;
         try
         {
@@ -63,8 +64,8 @@ internal sealed class UnitOfWork : IUnitOfWork
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
-        await RunAsync(_products.FlushAsync(cancellationToken), cancellationToken);
-        await RunAsync(_transaction.CommitAsync(cancellationToken), cancellationToken, committing: true);
+        await RunAsync(_products.FlushAsync, cancellationToken);
+        await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
     }
 
     public ValueTask DisposeAsync()
@@ -82,7 +83,27 @@ internal sealed class UnitOfWork : IUnitOfWork
             return ValueTask.CompletedTask;
         }
 
-        return ReleaseAsync();
+        return ReleaseWithinAsync(RollbackBound);
+    }
+
+    /// <summary>
+    /// Rolling back an unfinished transaction takes a healthy server well under a millisecond; a server
+    /// that froze after its last answer would hold the response for as long as it stays frozen.
+    /// </summary>
+    private static readonly TimeSpan RollbackBound = TimeSpan.FromSeconds(1);
+
+    private async ValueTask ReleaseWithinAsync(TimeSpan bound)
+    {
+        var release = ReleaseAsync().AsTask();
+        try
+        {
+            await release.WaitAsync(bound);
+        }
+        catch (TimeoutException)
+        {
+            // Left to finish (or fail) on its own; the connection goes back only once Npgsql is done with it.
+            _ = release.ContinueWith(static r => r.Exception, TaskScheduler.Default);
+        }
     }
 
     private async ValueTask ReleaseAsync()
@@ -101,23 +122,29 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
     }
 
-    private Task<T> RunAsync<T>(Task<T> operation, CancellationToken cancellationToken, bool committing = false)
+    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken deadline, bool committing = false)
     {
-        _lastOperation = operation;
-        return StoreErrors.GuardAsync(_dataSource, operation, cancellationToken, committing);
+        using var driver = new DriverCancellation(deadline);
+        var running = operation(driver.Token);
+        _lastOperation = running;
+        return await StoreErrors.GuardAsync(_dataSource, running, deadline, committing);
     }
 
-    private Task RunAsync(Task operation, CancellationToken cancellationToken, bool committing = false)
-    {
-        _lastOperation = operation;
-        return StoreErrors.GuardAsync(_dataSource, operation, cancellationToken, committing);
-    }
+    private Task<bool> RunAsync(Func<CancellationToken, Task> operation, CancellationToken deadline, bool committing = false) =>
+        RunAsync(
+            async token =>
+            {
+                await operation(token);
+                return true;
+            },
+            deadline,
+            committing);
 
     /// <summary>Gives repository reads the same error translation and deadline as the commit.</summary>
     private sealed class GuardedProductRepository(UnitOfWork unitOfWork) : IProductRepository
     {
         public Task<Domain.Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
-            unitOfWork.RunAsync(unitOfWork._products.GetAsync(sku, orderId, cancellationToken), cancellationToken);
+            unitOfWork.RunAsync(token => unitOfWork._products.GetAsync(sku, orderId, token), cancellationToken);
 
         public void Add(Domain.Product product) => unitOfWork._products.Add(product);
     }
