@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Formatters;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
@@ -78,14 +77,14 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
                 Status = StatusCodes.Status504GatewayTimeout,
                 Type = ProblemTypes.Timeout,
                 Title = "Request timed out",
-                Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled; nothing was changed.",
+                Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled. " +
+                    "A write may or may not have been applied: allocate is safe to repeat; read the batch or the order to check others.",
             },
         });
     },
 });
 
-builder.Services.AddHealthChecks()
-    .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(3));
+builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
 if (swaggerEnabled)

@@ -1,6 +1,7 @@
 using Allocation.Application;
 using Allocation.Infrastructure.Persistence;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
 namespace Allocation.Infrastructure;
@@ -11,21 +12,29 @@ public static class DependencyInjection
     {
         // DateOnly.MinValue and MaxValue would otherwise be stored as -infinity and infinity.
         AppContext.SetSwitch("Npgsql.DisableDateTimeInfinityConversions", true);
-        services.AddSingleton(_ =>
-        {
-            var settings = ConnectionDefaults.Apply(connectionString, Environment.ProcessorCount);
-            // On a hung server Npgsql blocks threads: a statement past its command timeout, or whose
-            // request passed its deadline, sends PostgreSQL a cancel request and waits for the server to
-            // close it, and a second cancel of the same connection waits behind the first. With a few
-            // such threads per pooled connection ready in advance, the thread pool is not left to add
-            // threads one by one while the requests that could be answered wait for a thread.
-            ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-            ThreadPool.SetMinThreads(Math.Max(workers, (4 * settings.MaxPoolSize) + (2 * Environment.ProcessorCount)), completionPorts);
-            return NpgsqlDataSource.Create(settings);
-        });
+        var settings = ConnectionDefaults.Apply(connectionString, Environment.ProcessorCount);
+        ReserveThreadsForBlockingCancels(settings.MaxPoolSize);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(settings));
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();
         services.AddSingleton(sp => new DatabaseMigrator(connectionString, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseMigrator>>()));
         return services;
+    }
+
+    /// <summary>The database's health check, named "postgresql".</summary>
+    public static IHealthChecksBuilder AddDatabaseCheck(this IHealthChecksBuilder checks, TimeSpan timeout) =>
+        checks.AddCheck<DatabaseHealthCheck>("postgresql", timeout: timeout);
+
+    /// <summary>
+    /// On a hung server a statement past its command timeout makes Npgsql send PostgreSQL a cancel
+    /// request and block the thread it runs on until the server closes it: at most one thread per
+    /// pooled connection (the deadline's cancels have threads of their own, see DriverCancellation).
+    /// With those ready in advance, the thread pool is not left to add threads one by one while the
+    /// requests that could be answered wait for one.
+    /// </summary>
+    private static void ReserveThreadsForBlockingCancels(int poolSize)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, poolSize + (2 * Environment.ProcessorCount)), completionPorts);
     }
 }

@@ -26,9 +26,9 @@ public sealed class ConflictRetryOptions
     public int WritersPerSku { get; set; } = 1;
 
     /// <summary>
-    /// When writes queued for a SKU give up and no write of it has started or finished for this long,
-    /// the database is stuck rather than busy (a healthy write takes milliseconds): they answer
-    /// 503 (unavailable) instead of 409 (contention).
+    /// When writes queued for a SKU give up and no write of any SKU has had an answer from the database
+    /// for this long, the database is stuck rather than busy (a healthy write takes milliseconds): they
+    /// answer 503 (unavailable) instead of 409 (contention).
     /// </summary>
     public TimeSpan StuckWriteAfter { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -14,6 +14,9 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     private readonly TimeSpan _stuckAfter = options.Value.StuckWriteAfter;
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
 
+    /// <summary>When any write last had an answer from the database (a Stopwatch timestamp).</summary>
+    private long _lastDatabaseAnswer = Stopwatch.GetTimestamp();
+
     /// <summary>Waits for a turn to write the SKU.</summary>
     /// <returns>The turn: report each answer from the database on it, and dispose it when the write is over.</returns>
     /// <exception cref="ConcurrencyConflict">No turn came within <paramref name="wait"/> while writes of the SKU kept going: contention.</exception>
@@ -23,6 +26,7 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     /// </exception>
     public async Task<ITurn> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken) =>
         await TryEnterAsync(sku, wait, cancellationToken) ?? throw NoTurn(sku, wait);
+
 
     /// <returns>The turn, to dispose when the write is over; null when none came within <paramref name="wait"/>.</returns>
     public async Task<ITurn?> TryEnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
@@ -67,16 +71,16 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         }
     }
 
+    /// <summary>
+    /// Stuck, not busy, when no write of any SKU has had an answer from the database for a while: the
+    /// database as a whole is not answering. Writes of other SKUs getting answers mean it is alive and
+    /// this SKU is merely contended.
+    /// </summary>
     private Exception NoTurn(string sku, TimeSpan wait)
     {
-        TimeSpan idle;
-        lock (_lanes)
-        {
-            idle = _lanes.TryGetValue(sku, out var lane) ? Stopwatch.GetElapsedTime(lane.LastProgress) : TimeSpan.Zero;
-        }
-
+        var idle = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastDatabaseAnswer));
         return idle > _stuckAfter
-            ? new StoreUnavailable($"No write of sku {sku} has had an answer from the database for {idle.TotalSeconds:0.#} s.")
+            ? new StoreUnavailable($"No write has had an answer from the database for {idle.TotalSeconds:0.#} s.")
             : new ConcurrencyConflict($"Other writes of sku {sku} kept this one queued for {wait.TotalSeconds:0.###} s.");
     }
 
@@ -104,8 +108,6 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         /// <summary>Writers holding or waiting for a turn; guarded by the gate's lock.</summary>
         public int Users { get; set; }
 
-        /// <summary>When a write of the SKU last had an answer from the database (a Stopwatch timestamp).</summary>
-        public long LastProgress { get; set; } = Stopwatch.GetTimestamp();
     }
 
     /// <summary>A write's turn at its SKU.</summary>
@@ -122,7 +124,7 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     {
         private int _disposed;
 
-        public void DatabaseAnswered() => lane.LastProgress = Stopwatch.GetTimestamp();
+        public void DatabaseAnswered() => Interlocked.Exchange(ref gate._lastDatabaseAnswer, Stopwatch.GetTimestamp());
 
         public void Dispose()
         {

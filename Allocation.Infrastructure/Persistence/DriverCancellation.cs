@@ -5,7 +5,7 @@ namespace Allocation.Infrastructure.Persistence;
 /// thread of its own. Npgsql cancels by sending PostgreSQL a cancel request from inside the token's
 /// callback and blocking until the server closes it; on the deadline's own token that callback would
 /// hold up every callback after it, our own stop-waiting one included, for as long as a hung server
-/// stays hung.
+/// stays hung. A dedicated thread also keeps those waits off the thread pool.
 /// </summary>
 internal sealed class DriverCancellation : IDisposable
 {
@@ -16,6 +16,13 @@ internal sealed class DriverCancellation : IDisposable
     public DriverCancellation(CancellationToken deadline)
     {
         _deadline = deadline;
+        if (deadline.IsCancellationRequested)
+        {
+            // Nothing of Npgsql's is registered yet, so nothing can block: cancel before it starts.
+            _driver.Cancel();
+            return;
+        }
+
         _forwarding = deadline.UnsafeRegister(static driver => Forward((CancellationTokenSource)driver!), _driver);
     }
 
@@ -29,12 +36,26 @@ internal sealed class DriverCancellation : IDisposable
     public void Dispose()
     {
         _forwarding.Dispose();
-        if (_deadline.IsCancellationRequested)
+        if (_deadline.IsCancellationRequested && !_driver.IsCancellationRequested)
         {
             Forward(_driver);
         }
     }
 
     private static void Forward(CancellationTokenSource driver) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static d => d.Cancel(), driver, preferLocal: false);
+        new Thread(static state => CancelQuietly((CancellationTokenSource)state!)) { IsBackground = true, Name = "Npgsql cancel" }
+            .Start(driver);
+
+    private static void CancelQuietly(CancellationTokenSource driver)
+    {
+        try
+        {
+            driver.Cancel();
+        }
+#pragma warning disable CA1031 // A callback's failure must not take the process down with this thread; the operation fails on its own.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
 }

@@ -48,6 +48,8 @@ internal static class StoreErrors
         ["57P03"] = StoreOutcome.Unavailable, // cannot_connect_now: starting up or recovering
         ["57P04"] = StoreOutcome.Unavailable, // database_dropped
         ["57P05"] = StoreOutcome.BrokenConnection, // idle_session_timeout closed a pooled connection
+        ["25P03"] = StoreOutcome.BrokenConnection, // idle_in_transaction_session_timeout ended the session
+        ["25P04"] = StoreOutcome.BrokenConnection, // transaction_timeout (PostgreSQL 17) ended the session
         ["58"] = StoreOutcome.Unavailable, // system error: I/O failure on the server
         ["25006"] = StoreOutcome.ReadOnly, // read_only_sql_transaction
         ["40001"] = StoreOutcome.Conflict, // serialization_failure
@@ -126,15 +128,6 @@ internal static class StoreErrors
 
             throw translated;
         }
-    }
-
-    public static Task GuardAsync(NpgsqlDataSource dataSource, Task operation, CancellationToken deadline, bool committing = false) =>
-        GuardAsync(dataSource, AsResult(operation), deadline, committing);
-
-    private static async Task<bool> AsResult(Task operation)
-    {
-        await operation;
-        return true;
     }
 
     private static string Describe(Exception error) => error switch

@@ -28,6 +28,7 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     public static async Task<UnitOfWork> BeginAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         // Waits for a pooled connection within the request's deadline rather than opening more than the pool allows.
         using var driver = new DriverCancellation(cancellationToken);
         var opening = dataSource.OpenConnectionAsync(driver.Token).AsTask();
@@ -124,6 +125,8 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken deadline, bool committing = false)
     {
+        // Past the deadline nothing more is sent: above all no COMMIT after the caller was told 504.
+        deadline.ThrowIfCancellationRequested();
         using var driver = new DriverCancellation(deadline);
         var running = operation(driver.Token);
         _lastOperation = running;

@@ -23,6 +23,24 @@ public class MigrationTests
         applied.Should().Be(scripts);
     }
 
+    [TestCase("infinity")]
+    [TestCase("-infinity")]
+    public async Task The_database_refuses_an_infinite_eta(string eta)
+    {
+        await using var store = new Store(await TestDatabase.SharedAsync());
+        var sku = Unique.Sku();
+        await using var connection = await store.OpenAsync();
+        await using var insert = new Npgsql.NpgsqlCommand(
+            "INSERT INTO products (sku) VALUES (@sku); INSERT INTO batches (reference, sku, purchased_quantity, eta) VALUES (@sku, @sku, 1, @eta::date)",
+            connection);
+        insert.Parameters.AddWithValue("sku", sku);
+        insert.Parameters.AddWithValue("eta", eta);
+
+        var act = () => insert.ExecuteNonQueryAsync();
+
+        (await act.Should().ThrowAsync<Npgsql.PostgresException>()).Which.ConstraintName.Should().Be("batches_eta_finite");
+    }
+
     [TestCase("SELECT * FROM batches WHERE sku = 'x'", "batches_sku_idx")]
     [TestCase("SELECT * FROM batches WHERE reference = 'x'", "batches_reference_key")]
     [TestCase("SELECT * FROM order_lines WHERE orderid = 'x'", "order_lines_orderid_sku_key")]

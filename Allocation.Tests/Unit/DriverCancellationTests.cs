@@ -45,6 +45,17 @@ public class DriverCancellationTests
     }
 
     [Test]
+    public void A_deadline_already_past_cancels_the_driver_before_it_starts()
+    {
+        using var deadline = new CancellationTokenSource();
+        deadline.Cancel();
+
+        using var driver = new DriverCancellation(deadline.Token);
+
+        driver.Token.IsCancellationRequested.Should().BeTrue("nothing may be sent, above all no COMMIT, once the caller has been told 504");
+    }
+
+    [Test]
     public void Without_a_deadline_nothing_is_cancelled()
     {
         using var driver = new DriverCancellation(CancellationToken.None);

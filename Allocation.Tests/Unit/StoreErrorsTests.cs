@@ -21,6 +21,8 @@ public class StoreErrorsTests
     [TestCase("57P03", nameof(StoreOutcome.Unavailable), TestName = "57P03 cannot connect now")]
     [TestCase("57P04", nameof(StoreOutcome.Unavailable), TestName = "57P04 database dropped")]
     [TestCase("57P05", nameof(StoreOutcome.BrokenConnection), TestName = "57P05 idle session timeout")]
+    [TestCase("25P03", nameof(StoreOutcome.BrokenConnection), TestName = "25P03 idle in transaction timeout")]
+    [TestCase("25P04", nameof(StoreOutcome.BrokenConnection), TestName = "25P04 transaction timeout")]
     [TestCase("58030", nameof(StoreOutcome.Unavailable), TestName = "58030 I/O error")]
     [TestCase("25006", nameof(StoreOutcome.ReadOnly), TestName = "25006 read-only transaction")]
     [TestCase("40001", nameof(StoreOutcome.Conflict), TestName = "40001 serialization failure")]
