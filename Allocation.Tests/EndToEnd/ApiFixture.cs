@@ -36,8 +36,7 @@ public abstract class ApiFixture
     {
         foreach (var (reference, sku, quantity, eta) in batches)
         {
-            var response = await Client.PostJsonAsync("/add_batch", new { @ref = reference, sku, qty = quantity, eta });
-            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            await Client.AddBatchAsync(reference, sku, quantity, eta);
         }
     }
 }

@@ -13,20 +13,31 @@ public class BoundedRequestTests
     private static async Task<(string Sku, string BatchRef)> AddStockAsync(HttpClient client)
     {
         var (sku, batchRef) = (Unique.Sku(), Unique.BatchRef());
-        (await client.PostAsJsonAsync("/add_batch", new { @ref = batchRef, sku, qty = 100, eta = (string?)null }))
-            .StatusCode.Should().Be(HttpStatusCode.Created);
+        await client.AddBatchAsync(batchRef, sku, 100);
         return (sku, batchRef);
     }
 
     /// <summary>Holds the product's row lock, so any write to that SKU waits until disposed.</summary>
-    private static async Task<NpgsqlTransaction> LockProductAsync(TestDatabase database, string sku)
+    private static async Task<HeldLock> LockProductAsync(TestDatabase database, string sku)
     {
         var connection = await database.DataSource.OpenConnectionAsync();
         var transaction = await connection.BeginTransactionAsync();
         await using var command = new NpgsqlCommand("SELECT 1 FROM products WHERE sku = @sku FOR UPDATE", connection, transaction);
         command.Parameters.AddWithValue("sku", sku);
         await command.ExecuteScalarAsync();
-        return transaction;
+        return new HeldLock(connection, transaction);
+    }
+
+    /// <summary>A lock held by an open transaction; disposing rolls it back and closes its connection.</summary>
+    private sealed class HeldLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public Task RollbackAsync() => transaction.RollbackAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     [Test]
@@ -84,7 +95,7 @@ public class BoundedRequestTests
         var (sku, batchRef) = await AddStockAsync(api.Client);
         var orderId = Unique.OrderId();
 
-        var held = await LockProductAsync(database, sku);
+        await using var held = await LockProductAsync(database, sku);
         var inFlight = api.Client.PostAsJsonAsync("/allocate", new { orderid = orderId, sku, qty = 2 });
         await Task.Delay(500);
         api.SendSigTerm();
@@ -94,7 +105,6 @@ public class BoundedRequestTests
         await refused.Should().ThrowAsync<HttpRequestException>("a stopping service takes no new connections");
 
         await held.RollbackAsync();
-        await held.DisposeAsync();
 
         using var response = await inFlight;
         response.StatusCode.Should().Be(HttpStatusCode.Created);

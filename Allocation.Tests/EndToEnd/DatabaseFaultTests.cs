@@ -19,8 +19,7 @@ public class DatabaseFaultTests
             var cluster = database.Cluster!;
             await using var api = await ApiProcess.StartAsync(database.ServiceConnectionString);
             var sku = Unique.Sku();
-            (await api.Client.PostAsJsonAsync("/add_batch", new { @ref = Unique.BatchRef(), sku, qty = 1_000_000, eta = (string?)null }))
-                .StatusCode.Should().Be(HttpStatusCode.Created);
+            await api.Client.AddBatchAsync(Unique.BatchRef(), sku, 1_000_000);
 
             var outcomes = new ConcurrentQueue<(string Phase, int Status, string? RetryAfter, string OrderId)>();
             var phase = "before";

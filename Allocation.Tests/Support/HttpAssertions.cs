@@ -35,6 +35,13 @@ internal static class HttpAssertions
         return JsonDocument.Parse(body).RootElement;
     }
 
+    /// <summary>Adds a batch through the API, as every test that needs stock does, and insists on the 201.</summary>
+    public static async Task AddBatchAsync(this HttpClient client, string reference, string sku, int quantity, string? eta = null)
+    {
+        using var response = await client.PostAsJsonAsync("/add_batch", new { @ref = reference, sku, qty = quantity, eta });
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
     public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string path, object body) =>
         client.PostAsJsonAsync(path, body);
 
