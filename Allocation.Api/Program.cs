@@ -62,6 +62,14 @@ builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails 
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 
 var requestTimeout = configuration.GetValue("Limits:RequestTimeout", TimeSpan.FromSeconds(10));
+// Contention must end as a retryable 409 before the deadline turns it into a 504.
+var contentionBudget = configuration.GetValue("ConflictRetry:Budget", new Allocation.Application.Common.ConflictRetryOptions().Budget);
+if (contentionBudget >= requestTimeout)
+{
+    throw new InvalidOperationException(
+        $"ConflictRetry:Budget ({contentionBudget}) must be shorter than Limits:RequestTimeout ({requestTimeout}), " +
+        "so that a contended write gives up with 409 before the request deadline answers 504.");
+}
 builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
 {
     Timeout = requestTimeout,

@@ -59,7 +59,11 @@ public class BoundedRequestTests
     public async Task A_request_that_outlives_the_timeout_is_cancelled_down_to_the_database_and_answered_with_504()
     {
         var database = await TestDatabase.SharedAsync();
-        await using var factory = ApiFactory.Start(database.ConnectionString, new Dictionary<string, string?> { ["Limits:RequestTimeout"] = "00:00:00.500" });
+        await using var factory = ApiFactory.Start(database.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Limits:RequestTimeout"] = "00:00:00.500",
+            ["ConflictRetry:Budget"] = "00:00:00.250",
+        });
         using var client = factory.CreateClient();
         var (sku, _) = await AddStockAsync(client);
         var orderId = Unique.OrderId();
@@ -85,6 +89,14 @@ public class BoundedRequestTests
         }
 
         (await store.ScalarAsync<long>("SELECT count(*) FROM order_lines WHERE orderid = @orderId", new { orderId })).Should().Be(0);
+    }
+
+    [Test]
+    public void The_service_refuses_to_start_when_contention_could_outlast_the_request_deadline()
+    {
+        var start = () => ApiFactory.Start("Host=127.0.0.1;Database=unused", new Dictionary<string, string?> { ["Limits:RequestTimeout"] = "00:00:02" });
+
+        start.Should().Throw<InvalidOperationException>().WithMessage("ConflictRetry:Budget*must be shorter than Limits:RequestTimeout*");
     }
 
     [Test]
