@@ -1,6 +1,8 @@
--- POST /allocate with a unique order id and a random existing SKU.
--- Environment: SKUS (number of seeded SKUs), RUN (a prefix that keeps order ids unique across runs).
+-- POST /allocate with a unique order id and a random existing SKU, or always HOT_SKU when it is set.
+-- Environment: SKUS (number of seeded SKUs), RUN (a prefix that keeps order ids unique across runs),
+-- HOT_SKU (one SKU every request contends for; bench/hot-sku).
 local skus = tonumber(os.getenv("SKUS") or "1000")
+local hot = os.getenv("HOT_SKU")
 local run = os.getenv("RUN") or tostring(os.time())
 local threads = 0
 
@@ -18,7 +20,7 @@ end
 
 function request()
   counter = counter + 1
-  local sku = string.format("sku-%06d", math.random(0, skus - 1))
+  local sku = hot or string.format("sku-%06d", math.random(0, skus - 1))
   wrk.body = string.format('{"orderid":"%s-%d-%d","sku":"%s","qty":1}', run, tid, counter, sku)
   return wrk.format(nil, "/allocate")
 end

@@ -92,9 +92,19 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     private async Task<int?> StoreAsync(string sku, ProductChange change, int fromVersion, CancellationToken cancellationToken)
     {
         var toVersion = fromVersion + 1;
+        object LineChange(OrderLine line, string batchReference) => new
+        {
+            Sku = sku,
+            FromVersion = fromVersion,
+            ToVersion = toVersion,
+            line.OrderId,
+            line.Quantity,
+            BatchReference = batchReference,
+        };
+
         var (sql, parameters) = change switch
         {
-            BatchAdded(var batch) => (ProductSql.InsertBatch, (object)new
+            BatchAdded(var batch) => (ProductSql.InsertBatch, new
             {
                 Sku = sku,
                 FromVersion = fromVersion,
@@ -103,24 +113,8 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
                 batch.PurchasedQuantity,
                 batch.Eta,
             }),
-            LineAllocated(var line, var batchReference) => (ProductSql.InsertAllocation, new
-            {
-                Sku = sku,
-                FromVersion = fromVersion,
-                ToVersion = toVersion,
-                line.OrderId,
-                line.Quantity,
-                BatchReference = batchReference,
-            }),
-            LineDeallocated(var line, var batchReference) => (ProductSql.DeleteAllocation, new
-            {
-                Sku = sku,
-                FromVersion = fromVersion,
-                ToVersion = toVersion,
-                line.OrderId,
-                line.Quantity,
-                BatchReference = batchReference,
-            }),
+            LineAllocated(var line, var batchReference) => (ProductSql.InsertAllocation, LineChange(line, batchReference)),
+            LineDeallocated(var line, var batchReference) => (ProductSql.DeleteAllocation, LineChange(line, batchReference)),
             _ => throw new InvalidOperationException($"No SQL for product change {change.GetType().Name}."),
         };
 
