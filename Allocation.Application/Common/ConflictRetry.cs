@@ -11,12 +11,18 @@ namespace Allocation.Application.Common;
 /// another writer, all within <see cref="ConflictRetryOptions.Budget"/>. Back-off is exponential
 /// with full jitter so that the losers of one race do not collide again in lockstep. A connection
 /// that broke before anything was committed (a pooled connection the server had closed) costs the
-/// caller nothing either: the use case runs once more on a fresh one.
+/// caller nothing either: the use case runs again at once on a fresh one (a bounded number of times).
 /// </summary>
 public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options, SkuWriteGate gate, ILogger<ConflictRetry> logger)
 {
     private static readonly Meter Meter = new("Allocation.Application");
     private static readonly Counter<long> Retries = Meter.CreateCounter<long>("allocation.conflict_retries");
+
+    /// <summary>
+    /// Runs on a fresh connection after a broken one. One is the intent; a few more because a burst of
+    /// requests can draw several dead pooled connections before the pool has been cleared of them.
+    /// </summary>
+    internal const int FreshConnectionRetries = 3;
 
     private readonly ConflictRetryOptions _options = options.Value;
 
@@ -28,7 +34,7 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
         ArgumentNullException.ThrowIfNull(attempt);
         var started = Stopwatch.GetTimestamp();
         using var turn = await gate.EnterAsync(sku, _options.Budget, cancellationToken);
-        var retriedOnFreshConnection = false;
+        var freshConnectionRetries = 0;
         for (var attemptNumber = 1; ; attemptNumber++)
         {
             try
@@ -56,26 +62,28 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
                 LogRetry(logger, attemptNumber, delay.TotalMilliseconds, conflict.Message);
                 await Task.Delay(delay, cancellationToken);
             }
-            catch (StoreUnavailable broken) when (broken.RetryAtOnce && !retriedOnFreshConnection)
+            catch (StoreUnavailable broken) when (broken.RetryAtOnce && freshConnectionRetries < FreshConnectionRetries)
             {
-                retriedOnFreshConnection = true;
+                freshConnectionRetries++;
                 LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
             }
         }
     }
 
-    /// <summary>Runs a read, once more on a fresh connection when the first one turned out to be broken.</summary>
+    /// <summary>Runs a read, again on a fresh connection when the one it had turned out to be broken.</summary>
     public async Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
-        try
+        for (var retries = 0; ; retries++)
         {
-            return await read(cancellationToken);
-        }
-        catch (StoreUnavailable broken) when (broken.RetryAtOnce)
-        {
-            LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
-            return await read(cancellationToken);
+            try
+            {
+                return await read(cancellationToken);
+            }
+            catch (StoreUnavailable broken) when (broken.RetryAtOnce && retries < FreshConnectionRetries)
+            {
+                LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
+            }
         }
     }
 
@@ -94,6 +102,6 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
     private static partial void LogRetry(ILogger logger, int attempt, double delayMs, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
-        Message = "The database connection failed before anything was committed; running the request once more on a fresh connection ({Reason})")]
+        Message = "The database connection failed before anything was committed; running the request again on a fresh connection ({Reason})")]
     private static partial void LogFreshConnection(ILogger logger, string reason);
 }

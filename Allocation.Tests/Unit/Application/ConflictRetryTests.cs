@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Application.Common;
 using Allocation.Domain;
 using Moq;
 
@@ -87,15 +88,15 @@ public class ConflictRetryTests
     }
 
     [Test]
-    public async Task A_broken_connection_is_retried_only_once()
+    public async Task Broken_connections_are_retried_a_bounded_number_of_times()
     {
-        var (factory, uow) = UowThatCommits(
-            new StoreUnavailable("broken", retryAtOnce: true), new StoreUnavailable("broken again", retryAtOnce: true), null);
+        var broken = Enumerable.Range(0, 10).Select(i => (Exception?)new StoreUnavailable($"broken {i}", retryAtOnce: true)).ToArray();
+        var (factory, uow) = UowThatCommits(broken);
 
         var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
 
-        await act.Should().ThrowAsync<StoreUnavailable>().WithMessage("broken again");
-        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(2));
+        await act.Should().ThrowAsync<StoreUnavailable>().WithMessage($"broken {ConflictRetry.FreshConnectionRetries}");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(ConflictRetry.FreshConnectionRetries + 1));
     }
 
     [Test]
