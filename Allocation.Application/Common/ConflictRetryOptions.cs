@@ -6,7 +6,7 @@ public sealed class ConflictRetryOptions
     public const string SectionName = "ConflictRetry";
 
     /// <summary>Attempts in all, the first one included.</summary>
-    public int MaxAttempts { get; set; } = 10;
+    public int MaxAttempts { get; set; } = 40;
 
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
