@@ -16,8 +16,7 @@ internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealth
     {
         try
         {
-            using var driver = new DriverCancellation(cancellationToken);
-            await StoreErrors.GuardAsync(dataSource, PingAsync(driver.Token), cancellationToken);
+            await StoreErrors.RunAsync(dataSource, PingAsync, cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception error) when (error is Application.StoreUnavailable or Application.ConcurrencyConflict or OperationCanceledException)

@@ -32,11 +32,8 @@ internal sealed class AllocationReadModel(NpgsqlDataSource dataSource) : IAlloca
     public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
         ReadAsync(token => ReadBatchAsync(reference, token), cancellationToken);
 
-    private async Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken deadline)
-    {
-        using var driver = new DriverCancellation(deadline);
-        return await StoreErrors.GuardAsync(dataSource, read(driver.Token), deadline);
-    }
+    private Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken deadline) =>
+        StoreErrors.RunAsync(dataSource, read, deadline);
 
     private async Task<IReadOnlyList<OrderAllocation>> ReadAllocationsAsync(string orderId, CancellationToken cancellationToken)
     {

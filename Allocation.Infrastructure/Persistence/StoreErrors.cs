@@ -28,7 +28,7 @@ internal enum StoreOutcome
 
 /// <summary>
 /// The one place where PostgreSQL and Npgsql failures are turned into the application's vocabulary.
-/// Everything that talks to the database runs through <see cref="GuardAsync{T}"/>.
+/// Everything that talks to the database runs through <see cref="RunAsync{T}"/>.
 /// </summary>
 internal static class StoreErrors
 {
@@ -99,6 +99,32 @@ internal static class StoreErrors
     }
 
     /// <summary>
+    /// Starts database work with the token Npgsql may use (<see cref="DriverCancellation"/>) and guards
+    /// it (<see cref="GuardAsync{T}"/>). Past the deadline nothing is started at all: above all no
+    /// COMMIT after the caller was told 504.
+    /// </summary>
+    /// <param name="dataSource">Cleared when the failure means its idle connections are stale.</param>
+    /// <param name="operation">The work, given the token Npgsql may use.</param>
+    /// <param name="deadline">The request's cancellation: when it fires, this stops waiting.</param>
+    /// <param name="committing">A COMMIT is in flight: a broken connection may not be retried.</param>
+    /// <param name="started">Told of the running operation, for an owner that must not release its
+    /// connection while the operation runs (the guard may stop waiting for it before it ends).</param>
+    public static async Task<T> RunAsync<T>(
+        NpgsqlDataSource dataSource,
+        Func<CancellationToken, Task<T>> operation,
+        CancellationToken deadline,
+        bool committing = false,
+        Action<Task<T>>? started = null)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        deadline.ThrowIfCancellationRequested();
+        using var driver = new DriverCancellation(deadline);
+        var running = operation(driver.Token);
+        started?.Invoke(running);
+        return await GuardAsync(dataSource, running, deadline, committing);
+    }
+
+    /// <summary>
     /// Runs database work and rethrows its failures in the application's terms, and makes the
     /// request's deadline absolute: Npgsql honours cancellation by sending PostgreSQL a cancel
     /// request and waiting for the server to close it, which a hung server never does. So when
@@ -106,7 +132,7 @@ internal static class StoreErrors
     /// (the request-timeout middleware answers it); the operation is left to finish on its own, and
     /// whoever owns its connection must not reuse it until it has (see <see cref="UnitOfWork"/>).
     /// </summary>
-    public static async Task<T> GuardAsync<T>(
+    private static async Task<T> GuardAsync<T>(
         NpgsqlDataSource dataSource, Task<T> operation, CancellationToken deadline, bool committing = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);

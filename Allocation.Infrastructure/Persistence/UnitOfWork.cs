@@ -28,16 +28,15 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     public static async Task<UnitOfWork> BeginAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         // Waits for a pooled connection within the request's deadline rather than opening more than the pool allows.
-        using var driver = new DriverCancellation(cancellationToken);
-        var opening = dataSource.OpenConnectionAsync(driver.Token).AsTask();
+        Task<NpgsqlConnection>? opening = null;
         NpgsqlConnection connection;
         try
         {
-            connection = await StoreErrors.GuardAsync(dataSource, opening, cancellationToken);
+            connection = await StoreErrors.RunAsync(
+                dataSource, token => dataSource.OpenConnectionAsync(token).AsTask(), cancellationToken, started: task => opening = task);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (opening is not null)
         {
             // Given up on at the deadline: should it open after all, it goes straight back to the pool.
             _ = opening.ContinueWith(
@@ -123,15 +122,8 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
     }
 
-    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken deadline, bool committing = false)
-    {
-        // Past the deadline nothing more is sent: above all no COMMIT after the caller was told 504.
-        deadline.ThrowIfCancellationRequested();
-        using var driver = new DriverCancellation(deadline);
-        var running = operation(driver.Token);
-        _lastOperation = running;
-        return await StoreErrors.GuardAsync(_dataSource, running, deadline, committing);
-    }
+    private Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken deadline, bool committing = false) =>
+        StoreErrors.RunAsync(_dataSource, operation, deadline, committing, started: running => _lastOperation = running);
 
     private Task<bool> RunAsync(Func<CancellationToken, Task> operation, CancellationToken deadline, bool committing = false) =>
         RunAsync(
