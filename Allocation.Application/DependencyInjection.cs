@@ -14,6 +14,7 @@ public static class DependencyInjection
         services.AddSingleton<ConflictRetry>();
         services.AddScoped<BatchService>();
         services.AddScoped<AllocationService>();
+        services.AddScoped<Events.EventFeedService>();
         return services;
     }
 }

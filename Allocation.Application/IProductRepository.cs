@@ -14,6 +14,13 @@ public interface IProductRepository
     /// <returns>The product, or null when the SKU has no batches.</returns>
     Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Loads one SKU's product with every line <paramref name="batchReference"/> holds, oldest
+    /// allocation first (what a change of that batch's quantity needs), and no other lines.
+    /// </summary>
+    /// <returns>The product, or null when no batch of this SKU has that reference.</returns>
+    Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken);
+
     /// <summary>Starts tracking a product that is not stored yet.</summary>
     void Add(Product product);
 }

@@ -6,15 +6,18 @@ namespace Allocation.Domain;
 /// <remarks>
 /// The allocated quantity is kept as a running total rather than summed from every line ever
 /// allocated, so that a batch with a long history costs no more to load than a new one. The batch
-/// knows the lines it was loaded with (the ones a use case is about) and the ones allocated since.
+/// knows the lines it was loaded with (the ones a use case is about) and the ones allocated since,
+/// oldest allocation first.
 /// </remarks>
 public sealed class Batch
 {
-    private readonly HashSet<OrderLine> _allocations;
+    private readonly List<OrderLine> _allocations;
 
+    /// <summary>A new batch: bought stock, so at least one unit.</summary>
     public Batch(string reference, string sku, int purchasedQuantity, DateOnly? eta)
         : this(reference, sku, purchasedQuantity, eta, allocatedQuantity: 0, knownAllocations: [])
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(purchasedQuantity);
     }
 
     private Batch(
@@ -27,7 +30,8 @@ public sealed class Batch
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reference);
         ArgumentException.ThrowIfNullOrWhiteSpace(sku);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(purchasedQuantity);
+        // A stored batch may have shrunk to nothing: a cancelled shipment.
+        ArgumentOutOfRangeException.ThrowIfNegative(purchasedQuantity);
         ArgumentOutOfRangeException.ThrowIfNegative(allocatedQuantity);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(allocatedQuantity, purchasedQuantity);
         Reference = reference;
@@ -42,19 +46,22 @@ public sealed class Batch
 
     public string Sku { get; }
 
-    public int PurchasedQuantity { get; }
+    public int PurchasedQuantity { get; private set; }
 
     /// <summary>When the batch arrives; null means it is already in the warehouse.</summary>
-    public DateOnly? Eta { get; }
+    public DateOnly? Eta { get; private set; }
 
     public int AllocatedQuantity { get; private set; }
 
     public int AvailableQuantity => PurchasedQuantity - AllocatedQuantity;
 
-    /// <summary>The lines this batch holds that are known to this instance.</summary>
-    public IReadOnlyCollection<OrderLine> Allocations => _allocations;
+    /// <summary>The lines this batch holds that are known to this instance, oldest allocation first.</summary>
+    public IReadOnlyList<OrderLine> Allocations => _allocations;
 
-    /// <summary>Rebuilds a stored batch from its running total and the lines a use case needs.</summary>
+    /// <summary>Whether every line the batch holds is known, not only its running total.</summary>
+    public bool AllLinesKnown => _allocations.Sum(line => line.Quantity) == AllocatedQuantity;
+
+    /// <summary>Rebuilds a stored batch from its running total and the lines a use case needs, oldest allocation first.</summary>
     public static Batch Restore(
         string reference,
         string sku,
@@ -92,4 +99,19 @@ public sealed class Batch
             AllocatedQuantity -= line.Quantity;
         }
     }
+
+    /// <summary>Changes the quantity bought; never below what is allocated (take lines off first).</summary>
+    internal void ChangePurchasedQuantity(int quantity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(quantity);
+        if (quantity < AllocatedQuantity)
+        {
+            throw new InvalidOperationException(
+                $"Batch {Reference} has {AllocatedQuantity} allocated; take lines off before reducing it to {quantity}.");
+        }
+
+        PurchasedQuantity = quantity;
+    }
+
+    internal void ChangeEta(DateOnly? eta) => Eta = eta;
 }

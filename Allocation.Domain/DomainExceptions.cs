@@ -35,3 +35,10 @@ public sealed class DuplicateBatch(string reference)
 {
     public string Reference { get; } = reference;
 }
+
+/// <summary>
+/// A use case asked a product to decide about lines it was not loaded with. A bug in the caller,
+/// never the caller's input: deciding anyway could allocate an order twice or lose a line.
+/// </summary>
+public sealed class OutsideLoadedScope(string sku, ProductScope scope, string wanted)
+    : InvalidOperationException($"Product {sku} was loaded with {scope}, so it cannot decide about {wanted}.");

@@ -17,6 +17,7 @@ public static class DependencyInjection
         services.AddSingleton(_ => NpgsqlDataSource.Create(settings));
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();
+        services.AddSingleton<Application.Events.IEventFeed, Events.OutboxFeed>();
         services.AddSingleton(sp => new DatabaseMigrator(connectionString, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseMigrator>>()));
         return services;
     }

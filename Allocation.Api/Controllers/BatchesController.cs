@@ -26,6 +26,30 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
         return CreatedAtAction(nameof(GetBatch), new { reference = batch.Reference }, BatchResponse.From(batch));
     }
 
+    /// <summary>Changes a batch's purchased quantity, its ETA, or both.</summary>
+    /// <remarks>
+    /// When the batch now holds less than is allocated, lines come off it newest allocation first until
+    /// the rest fits; each is allocated again by the usual rules (warehouse first, then the earliest
+    /// ETA, never split) to any batch of the SKU with room, this one included, and a line that fits
+    /// nowhere is no longer allocated. All in one transaction. A new ETA orders future allocations
+    /// only. `{"qty": 0}` cancels a shipment.
+    /// </remarks>
+    /// <param name="reference">The batch reference.</param>
+    /// <param name="request">The fields to change; those left out keep their values.</param>
+    /// <param name="cancellationToken">Cancelled when the client goes away.</param>
+    /// <response code="200">Changed (or already so): the batch, and what happened to its lines.</response>
+    /// <response code="400">No field given, a field is invalid, or the body is not JSON.</response>
+    /// <response code="404">No batch has this reference.</response>
+    [HttpPatch("batches/{reference}")]
+    [Consumes(MediaTypeNames.Application.Json)]
+    [ProducesResponseType<BatchChangeResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
+    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, MediaTypeNames.Application.ProblemJson)]
+    public async Task<BatchChangeResponse> ChangeBatch(
+        string reference, ChangeBatchRequest request, CancellationToken cancellationToken) =>
+        BatchChangeResponse.From(await batches.ChangeBatchAsync(
+            reference, request.QuantityGiven ? request.Quantity : null, request.EtaChange, cancellationToken));
+
     /// <summary>Reads a batch: its quantity, ETA, and how much of it is allocated.</summary>
     /// <param name="reference">The batch reference.</param>
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>

@@ -23,19 +23,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             return false;
         }
 
-        var (status, type, title, retryAfter) = exception switch
-        {
-            InvalidSku => (400, ProblemTypes.InvalidSku, "Invalid SKU", 0),
-            OutOfStock => (400, ProblemTypes.OutOfStock, "Out of stock", 0),
-            NotFound or LineNotAllocated => (404, ProblemTypes.NotFound, "Not found", 0),
-            DuplicateBatch => (409, ProblemTypes.DuplicateBatch, "Batch already exists", 0),
-            ConflictingOrderLine => (409, ProblemTypes.ConflictingOrderLine, "Order line already allocated", 0),
-            ConcurrencyConflict => (409, ProblemTypes.ConcurrencyConflict, "Too much contention", ConflictRetryAfterSeconds),
-            StoreUnavailable => (503, ProblemTypes.ServiceUnavailable, "Service unavailable", UnavailableRetryAfterSeconds),
-            BadHttpRequestException { StatusCode: 413 } => (413, ProblemTypes.PayloadTooLarge, "Request body too large", 0),
-            BadHttpRequestException bad => (bad.StatusCode, ProblemTypes.BadRequest, "Bad request", 0),
-            _ => (500, ProblemTypes.Internal, "Internal server error", 0),
-        };
+        var (status, type, title, retryAfter) = AnswerToCaller(exception) ?? Failure(exception);
 
         var detail = status switch
         {
@@ -67,6 +55,27 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
         });
     }
+
+    /// <summary>The request cannot be met as asked: the domain's rules and the use cases' outcomes.</summary>
+    private static (int Status, string Type, string Title, int RetryAfter)? AnswerToCaller(Exception exception) => exception switch
+    {
+        InvalidSku => (400, ProblemTypes.InvalidSku, "Invalid SKU", 0),
+        OutOfStock => (400, ProblemTypes.OutOfStock, "Out of stock", 0),
+        NotFound or LineNotAllocated => (404, ProblemTypes.NotFound, "Not found", 0),
+        DuplicateBatch => (409, ProblemTypes.DuplicateBatch, "Batch already exists", 0),
+        ConflictingOrderLine => (409, ProblemTypes.ConflictingOrderLine, "Order line already allocated", 0),
+        _ => null,
+    };
+
+    /// <summary>The request could not be served: the store's failures, the HTTP layer's, and bugs.</summary>
+    private static (int Status, string Type, string Title, int RetryAfter) Failure(Exception exception) => exception switch
+    {
+        ConcurrencyConflict => (409, ProblemTypes.ConcurrencyConflict, "Too much contention", ConflictRetryAfterSeconds),
+        StoreUnavailable => (503, ProblemTypes.ServiceUnavailable, "Service unavailable", UnavailableRetryAfterSeconds),
+        BadHttpRequestException { StatusCode: 413 } => (413, ProblemTypes.PayloadTooLarge, "Request body too large", 0),
+        BadHttpRequestException bad => (bad.StatusCode, ProblemTypes.BadRequest, "Bad request", 0),
+        _ => (500, ProblemTypes.Internal, "Internal server error", 0),
+    };
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "503 answering {Method} {Path}: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string method, string path, string reason);

@@ -19,7 +19,18 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
                 var line = new OrderLine(orderId, sku, quantity);
                 await using var uow = await unitsOfWork.BeginAsync(ct);
                 var product = await uow.Products.GetAsync(sku, orderId, ct) ?? throw new InvalidSku(sku);
-                var batchReference = product.Allocate(line);
+                string batchReference;
+                try
+                {
+                    batchReference = product.Allocate(line);
+                }
+                catch (OutOfStock)
+                {
+                    // The refusal is an event other services hear about: store it, then answer.
+                    await uow.CommitAsync(ct);
+                    throw;
+                }
+
                 await uow.CommitAsync(ct);
                 return batchReference;
             },

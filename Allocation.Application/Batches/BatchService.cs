@@ -29,6 +29,30 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
             },
             cancellationToken);
 
+    /// <summary>
+    /// Changes a batch's purchased quantity and/or ETA. Lines that no longer fit are allocated again
+    /// elsewhere or given up, in the same transaction (see <see cref="Product.ChangeBatch"/>).
+    /// </summary>
+    /// <exception cref="BatchNotFound">No batch has this reference.</exception>
+    public async Task<BatchChangeResult> ChangeBatchAsync(
+        string reference, int? quantity, EtaChange eta, CancellationToken cancellationToken)
+    {
+        // The write gate and the retries are per SKU, and a batch never changes SKU: find it first.
+        var sku = (await GetBatchAsync(reference, cancellationToken)).Sku;
+        return await retry.ExecuteAsync(
+            sku,
+            async ct =>
+            {
+                await using var uow = await unitsOfWork.BeginAsync(ct);
+                var product = await uow.Products.GetForBatchAsync(sku, reference, ct) ?? throw new BatchNotFound(reference);
+                var outcome = product.ChangeBatch(reference, quantity, eta);
+                await uow.CommitAsync(ct);
+                var batch = product.Batches.Single(b => b.Reference == reference);
+                return new BatchChangeResult(ToView(batch), outcome.Reallocated, outcome.Unallocated);
+            },
+            cancellationToken);
+    }
+
     /// <exception cref="BatchNotFound">No batch has this reference.</exception>
     public async Task<BatchView> GetBatchAsync(string reference, CancellationToken cancellationToken)
     {

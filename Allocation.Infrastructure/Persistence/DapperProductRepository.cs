@@ -1,5 +1,6 @@
 using Allocation.Application;
 using Allocation.Domain;
+using Allocation.Infrastructure.Events;
 using Dapper;
 using Npgsql;
 
@@ -15,31 +16,21 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     private readonly List<Product> _loaded = [];
     private readonly List<Product> _added = [];
 
-    public async Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken)
-    {
-        var command = new CommandDefinition(
-            ProductSql.Load, new { Sku = sku, OrderId = orderId }, transaction, cancellationToken: cancellationToken);
-        await using var results = await connection.QueryMultipleAsync(command);
-        var batchRows = (await results.ReadAsync<BatchRow>()).AsList();
-        var lineRows = (await results.ReadAsync<LineRow>()).AsList();
-        if (batchRows.Count == 0)
-        {
-            return null;
-        }
+    public Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
+        orderId is null
+            ? LoadAsync(ProductSql.LoadTotals, new { Sku = sku }, sku, ProductScope.TotalsOnly, readsLines: false, cancellationToken)
+            : LoadAsync(ProductSql.LoadForOrder, new { Sku = sku, OrderId = orderId }, sku, ProductScope.ForOrder(orderId), readsLines: true, cancellationToken);
 
-        var batches = batchRows
-            .Where(row => row.Reference is not null)
-            .Select(row => Batch.Restore(
-                row.Reference!,
-                sku,
-                row.PurchasedQuantity,
-                row.Eta,
-                row.AllocatedQuantity,
-                lineRows.Where(line => line.BatchReference == row.Reference)
-                    .Select(line => new OrderLine(line.OrderId, sku, line.Quantity))));
-        var product = new Product(sku, batches, batchRows[0].VersionNumber);
-        _loaded.Add(product);
-        return product;
+    public async Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken)
+    {
+        var product = await LoadAsync(
+            ProductSql.LoadForBatch,
+            new { Sku = sku, BatchReference = batchReference },
+            sku,
+            ProductScope.ForBatch(batchReference),
+            readsLines: true,
+            cancellationToken);
+        return product?.Batches.Any(b => b.Reference == batchReference) == true ? product : null;
     }
 
     public void Add(Product product)
@@ -48,7 +39,7 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
         _added.Add(product);
     }
 
-    /// <summary>Writes every tracked product's changes; called by the unit of work before it commits.</summary>
+    /// <summary>Writes every tracked product's changes and events; called by the unit of work before it commits.</summary>
     /// <exception cref="ConcurrencyConflict">Another writer changed (or created) one of the products first.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -64,69 +55,158 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
                 throw new ConcurrencyConflict($"Product {product.Sku} was created by a concurrent writer.", error);
             }
 
-            await StoreChangesAsync(product, cancellationToken);
+            await StoreAsync(product, cancellationToken);
         }
 
         foreach (var product in _loaded)
         {
-            await StoreChangesAsync(product, cancellationToken);
+            await StoreAsync(product, cancellationToken);
         }
     }
 
-    /// <summary>One statement per change, each moving the product one version on from where the change was made.</summary>
-    private async Task StoreChangesAsync(Product product, CancellationToken cancellationToken)
+    private async Task<Product?> LoadAsync(
+        string sql, object parameters, string sku, ProductScope scope, bool readsLines, CancellationToken cancellationToken)
     {
-        var version = product.LoadedVersionNumber;
-        foreach (var change in product.Changes)
+        var command = new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken);
+        await using var results = await connection.QueryMultipleAsync(command);
+        var batchRows = (await results.ReadAsync<BatchRow>()).AsList();
+        var lineRows = readsLines ? (await results.ReadAsync<LineRow>()).AsList() : [];
+        if (batchRows.Count == 0)
         {
-            if (await StoreAsync(product.Sku, change, version, cancellationToken) is null)
+            return null;
+        }
+
+        var batches = batchRows
+            .Where(row => row.Reference is not null)
+            .Select(row => Batch.Restore(
+                row.Reference!,
+                sku,
+                row.PurchasedQuantity,
+                row.Eta,
+                row.AllocatedQuantity,
+                lineRows.Where(line => line.BatchReference == row.Reference)
+                    .Select(line => new OrderLine(line.OrderId, sku, line.Quantity))));
+        var product = new Product(sku, batches, batchRows[0].VersionNumber, scope);
+        _loaded.Add(product);
+        return product;
+    }
+
+    /// <summary>
+    /// The first statement moves the version on and writes every event to the outbox together with
+    /// the first state change (one round trip for an allocation); any further state changes follow
+    /// under the row lock it took.
+    /// </summary>
+    private async Task StoreAsync(Product product, CancellationToken cancellationToken)
+    {
+        if (product.Events.Count == 0)
+        {
+            return;
+        }
+
+        var changes = StateChanges(product.Events);
+        var events = product.Events.Select(IntegrationEvents.Describe).ToArray();
+        var first = Parameters(product, changes.Count > 0 ? changes[0] : null);
+        first.Add("FromVersion", product.LoadedVersionNumber);
+        first.Add("EventCount", events.Length);
+        first.Add("EventIds", events.Select(_ => Guid.CreateVersion7()).ToArray());
+        first.Add("EventTypes", events.Select(e => e.Type).ToArray());
+        first.Add("EventData", events.Select(e => e.Data).ToArray());
+        var firstSql = ProductSql.VersionMove + (changes.Count > 0 ? Sql(changes[0]) : ProductSql.NoStateChange);
+        if (await ExecuteAsync(firstSql, first, changes.Count > 0 ? changes[0] : null, cancellationToken) is null)
+        {
+            throw new ConcurrencyConflict($"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");
+        }
+
+        foreach (var change in changes.Skip(1))
+        {
+            if (await ExecuteAsync(ProductSql.VersionHeld + Sql(change), Parameters(product, change), change, cancellationToken) is null)
             {
-                throw new ConcurrencyConflict($"Product {product.Sku} changed after version {version} was read.");
+                throw new InvalidOperationException($"Product {product.Sku}: {change} did not apply although the product was locked.");
             }
-
-            version++;
         }
     }
 
-    /// <returns>1 when the change was stored; null when the product was no longer at <paramref name="fromVersion"/>.</returns>
-    private async Task<int?> StoreAsync(string sku, ProductChange change, int fromVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// The events that change stored state, in an order in which each statement leaves the rows valid:
+    /// a batch's new quantity is written after the lines that no longer fit have moved off it, so
+    /// the oversell check holds at every statement.
+    /// </summary>
+    private static List<ProductEvent> StateChanges(IReadOnlyList<ProductEvent> events) =>
+    [
+        .. events.Where(e => e is not StockRanOut and not BatchChanged),
+        .. events.OfType<BatchChanged>(),
+    ];
+
+    private static string Sql(ProductEvent change) => change switch
     {
-        var toVersion = fromVersion + 1;
-        object LineChange(OrderLine line, string batchReference) => new
-        {
-            Sku = sku,
-            FromVersion = fromVersion,
-            ToVersion = toVersion,
-            line.OrderId,
-            line.Quantity,
-            BatchReference = batchReference,
-        };
+        BatchCreated => ProductSql.InsertBatch,
+        BatchChanged => ProductSql.UpdateBatch,
+        LineAllocated => ProductSql.InsertAllocation,
+        LineDeallocated => ProductSql.DeleteAllocation,
+        LineReallocated => ProductSql.MoveAllocation,
+        _ => throw new InvalidOperationException($"No SQL for product event {change.GetType().Name}."),
+    };
 
-        var (sql, parameters) = change switch
+    private static DynamicParameters Parameters(Product product, ProductEvent? change)
+    {
+        var parameters = new DynamicParameters();
+        parameters.Add("Sku", product.Sku);
+        parameters.Add("ToVersion", product.VersionNumber);
+        switch (change)
         {
-            BatchAdded(var batch) => (ProductSql.InsertBatch, new
-            {
-                Sku = sku,
-                FromVersion = fromVersion,
-                ToVersion = toVersion,
-                batch.Reference,
-                batch.PurchasedQuantity,
-                batch.Eta,
-            }),
-            LineAllocated(var line, var batchReference) => (ProductSql.InsertAllocation, LineChange(line, batchReference)),
-            LineDeallocated(var line, var batchReference) => (ProductSql.DeleteAllocation, LineChange(line, batchReference)),
-            _ => throw new InvalidOperationException($"No SQL for product change {change.GetType().Name}."),
-        };
+            case BatchCreated created:
+                parameters.Add("Reference", created.Reference);
+                parameters.Add("PurchasedQuantity", created.Quantity);
+                parameters.Add("Eta", created.Eta);
+                break;
+            case BatchChanged changed:
+                parameters.Add("Reference", changed.Reference);
+                parameters.Add("PurchasedQuantity", changed.QuantityAfter);
+                parameters.Add("Eta", changed.EtaAfter);
+                break;
+            case LineAllocated(var line, var batchReference):
+                AddLine(parameters, line, batchReference);
+                break;
+            case LineDeallocated(var line, var batchReference, _):
+                AddLine(parameters, line, batchReference);
+                break;
+            case LineReallocated(var line, var from, var to):
+                AddLine(parameters, line, from);
+                parameters.Add("ToBatchReference", to);
+                break;
+        }
 
+        return parameters;
+    }
+
+    private static void AddLine(DynamicParameters parameters, OrderLine line, string batchReference)
+    {
+        parameters.Add("OrderId", line.OrderId);
+        parameters.Add("Quantity", line.Quantity);
+        parameters.Add("BatchReference", batchReference);
+    }
+
+    /// <returns>1 when the statement applied; null when the product was no longer at the version it expected.</returns>
+    private async Task<int?> ExecuteAsync(string sql, DynamicParameters parameters, ProductEvent? change, CancellationToken cancellationToken)
+    {
         try
         {
             return await connection.ExecuteScalarAsync<int?>(
                 new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
         }
-        catch (PostgresException error) when (change is BatchAdded added && error is
+        catch (PostgresException error) when (change is BatchCreated created && error is
         { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "batches_reference_key" })
         {
-            throw new DuplicateBatch(added.Batch.Reference);
+            throw new DuplicateBatch(created.Reference);
+        }
+        catch (PostgresException error) when (change is LineAllocated allocated && error is
+        { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "order_lines_orderid_sku_key" })
+        {
+            // Not contention: the losing writer of a race writes nothing (the version check), so only a
+            // product loaded without this order's line could get here.
+            throw new InvalidOperationException(
+                $"Order {allocated.Line.OrderId} already holds sku {allocated.Line.Sku}: the product was loaded without that order's line.",
+                error);
         }
     }
 

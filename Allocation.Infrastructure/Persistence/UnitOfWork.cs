@@ -141,6 +141,9 @@ internal sealed class UnitOfWork : IUnitOfWork
         public Task<Domain.Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
             unitOfWork.RunAsync(token => unitOfWork._products.GetAsync(sku, orderId, token), cancellationToken);
 
+        public Task<Domain.Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken) =>
+            unitOfWork.RunAsync(token => unitOfWork._products.GetForBatchAsync(sku, batchReference, token), cancellationToken);
+
         public void Add(Domain.Product product) => unitOfWork._products.Add(product);
     }
 }

@@ -42,7 +42,7 @@ public class AllocateTests
     }
 
     [Test]
-    public async Task Commits_nothing_when_out_of_stock()
+    public async Task Out_of_stock_commits_only_the_out_of_stock_event()
     {
         var store = FakeStore.With(new Batch("b1", "TINY", 1, eta: null));
         var uows = new FakeUnitOfWorkFactory(store);
@@ -50,7 +50,7 @@ public class AllocateTests
         var act = () => Services.Allocations(uows).AllocateAsync("o1", "TINY", 2, None);
 
         await act.Should().ThrowAsync<OutOfStock>().WithMessage("Out of stock for sku TINY");
-        uows.Commits.Should().Be(0);
+        store.CommittedEvents.Should().Equal(new StockRanOut(new OrderLine("o1", "TINY", 2)));
         store.Load("TINY", "o1")!.Batches[0].AllocatedQuantity.Should().Be(0);
         uows.Begun.Should().OnlyContain(u => u.Disposed);
     }

@@ -41,7 +41,7 @@ public class FakeStoreTests
     }
 
     [Test]
-    public async Task A_stale_version_is_a_conflict_and_an_order_holds_a_sku_once()
+    public async Task A_stale_version_is_a_conflict_and_an_order_holds_a_sku_once_even_for_a_product_that_lies_about_its_scope()
     {
         var store = FakeStore.With(new Batch("b1", "LAMP", 10, eta: null));
         var uows = new FakeUnitOfWorkFactory(store);
@@ -54,9 +54,11 @@ public class FakeStoreTests
         var stale = () => second.CommitAsync(None);
         await stale.Should().ThrowAsync<ConcurrencyConflict>();
 
-        await using var wrongScope = await uows.BeginAsync(None);
-        (await wrongScope.Products.GetAsync("LAMP", orderId: null, None))!.Allocate(new OrderLine("o1", "LAMP", 1));
-        var duplicate = () => wrongScope.CommitAsync(None);
-        await duplicate.Should().ThrowAsync<InvalidOperationException>().WithMessage("*wrong scope*");
+        // A product that claims to know every line although it was read without o1's: the store still refuses.
+        var committed = store.Load("LAMP", "o2")!;
+        var blind = new Product("LAMP", [Batch.Restore("b1", "LAMP", 10, null, committed.Batches[0].AllocatedQuantity, [])], committed.LoadedVersionNumber);
+        blind.Allocate(new OrderLine("o1", "LAMP", 1));
+        var duplicate = () => store.Commit([], [blind]);
+        duplicate.Should().Throw<InvalidOperationException>().WithMessage("*wrong scope*");
     }
 }

@@ -32,8 +32,29 @@ internal sealed class FakeStore
         return store;
     }
 
+    /// <summary>Every event committed, oldest first, as the outbox would hold them.</summary>
+    public List<ProductEvent> CommittedEvents { get; } = [];
+
     /// <summary>The committed product, as the real repository loads it; null when the SKU has no product.</summary>
-    public Product? Load(string sku, string? orderId)
+    public Product? Load(string sku, string? orderId) =>
+        Load(sku, orderId is null ? ProductScope.TotalsOnly : ProductScope.ForOrder(orderId), l => l.OrderId == orderId);
+
+    /// <summary>The committed product with every line of one batch, oldest allocation first.</summary>
+    public Product? LoadForBatch(string sku, string batchReference) =>
+        Load(sku, ProductScope.ForBatch(batchReference), l => l.BatchReference == batchReference);
+
+    /// <summary>The committed batch, as the read model reads it.</summary>
+    public BatchView? ReadBatch(string reference)
+    {
+        lock (this)
+        {
+            return _batches.Where(b => b.Reference == reference)
+                .Select(b => new BatchView(b.Reference, b.Sku, b.PurchasedQuantity, b.Eta, b.Allocated))
+                .SingleOrDefault();
+        }
+    }
+
+    private Product? Load(string sku, ProductScope scope, Func<LineRow, bool> loaded)
     {
         lock (this)
         {
@@ -44,9 +65,9 @@ internal sealed class FakeStore
 
             var batches = _batches.Where(b => b.Sku == sku).Select(b => Batch.Restore(
                 b.Reference, sku, b.PurchasedQuantity, b.Eta, b.Allocated,
-                _lines.Where(l => l.OrderId == orderId && l.Sku == sku && l.BatchReference == b.Reference)
+                _lines.Where(l => l.Sku == sku && l.BatchReference == b.Reference && loaded(l))
                     .Select(l => new OrderLine(l.OrderId, sku, l.Quantity))));
-            return new Product(sku, batches, version);
+            return new Product(sku, batches, version, scope);
         }
     }
 
@@ -60,34 +81,46 @@ internal sealed class FakeStore
                 throw new ConcurrencyConflict($"Product {product.Sku} was created by a concurrent writer.");
             }
 
-            foreach (var product in loaded.Where(p => p.Changes.Count > 0 && _versions[p.Sku] != p.LoadedVersionNumber))
+            foreach (var product in loaded.Where(p => p.Events.Count > 0 && _versions[p.Sku] != p.LoadedVersionNumber))
             {
                 throw new ConcurrencyConflict($"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");
             }
 
             foreach (var product in added.Concat(loaded))
             {
-                foreach (var change in product.Changes)
+                foreach (var change in product.Events)
                 {
                     Apply(change);
                 }
+
+                CommittedEvents.AddRange(product.Events);
 
                 _versions[product.Sku] = product.VersionNumber;
             }
         }
     }
 
-    private void Apply(ProductChange change)
+    private void Apply(ProductEvent change)
     {
         switch (change)
         {
-            case BatchAdded(var batch):
-                if (_batches.Any(b => b.Reference == batch.Reference))
+            case BatchCreated created:
+                if (_batches.Any(b => b.Reference == created.Reference))
                 {
-                    throw new DuplicateBatch(batch.Reference);
+                    throw new DuplicateBatch(created.Reference);
                 }
 
-                _batches.Add(new BatchRow(batch.Reference, batch.Sku, batch.PurchasedQuantity, batch.Eta));
+                _batches.Add(new BatchRow(created.Reference, created.Sku, created.Quantity, created.Eta));
+                break;
+            case BatchChanged changed:
+                var batch = _batches.Single(b => b.Reference == changed.Reference);
+                if (changed.QuantityAfter < batch.Allocated)
+                {
+                    throw new InvalidOperationException($"Check violation: batch {changed.Reference} would be oversold.");
+                }
+
+                batch.PurchasedQuantity = changed.QuantityAfter;
+                batch.Eta = changed.EtaAfter;
                 break;
             case LineAllocated(var line, var batchReference):
                 if (_lines.Any(l => l.OrderId == line.OrderId && l.Sku == line.Sku))
@@ -97,19 +130,44 @@ internal sealed class FakeStore
                 }
 
                 _lines.Add(new LineRow(line.OrderId, line.Sku, line.Quantity, batchReference));
-                _batches.Single(b => b.Reference == batchReference).Allocated += line.Quantity;
+                Take(batchReference, line.Quantity);
                 break;
-            case LineDeallocated(var line, var batchReference):
+            case LineDeallocated(var line, var batchReference, _):
                 _lines.RemoveAll(l => l.OrderId == line.OrderId && l.Sku == line.Sku);
-                _batches.Single(b => b.Reference == batchReference).Allocated -= line.Quantity;
+                Take(batchReference, -line.Quantity);
+                break;
+            case LineReallocated(var line, var from, var to):
+                var index = _lines.FindIndex(l => l.OrderId == line.OrderId && l.Sku == line.Sku && l.BatchReference == from);
+                // A moved line keeps its place in allocation order, as the real store's line id does.
+                _lines[index] = _lines[index] with { BatchReference = to };
+                Take(from, -line.Quantity);
+                Take(to, line.Quantity);
+                break;
+            case StockRanOut:
                 break;
             default:
                 throw new InvalidOperationException($"The fake store cannot apply {change.GetType().Name}.");
         }
     }
 
-    private sealed record BatchRow(string Reference, string Sku, int PurchasedQuantity, DateOnly? Eta)
+    /// <summary>Moves a batch's running total, refusing to oversell as the database's check does.</summary>
+    private void Take(string batchReference, int quantity)
     {
+        var batch = _batches.Single(b => b.Reference == batchReference);
+        if (batch.Allocated + quantity > batch.PurchasedQuantity || batch.Allocated + quantity < 0)
+        {
+            throw new InvalidOperationException($"Check violation: batch {batchReference} would be oversold.");
+        }
+
+        batch.Allocated += quantity;
+    }
+
+    private sealed record BatchRow(string Reference, string Sku, int Purchased, DateOnly? ArrivesOn)
+    {
+        public int PurchasedQuantity { get; set; } = Purchased;
+
+        public DateOnly? Eta { get; set; } = ArrivesOn;
+
         public int Allocated { get; set; }
     }
 
@@ -132,6 +190,17 @@ internal sealed class FakeRepository(FakeStore store) : IProductRepository
         }
 
         return Task.FromResult(product);
+    }
+
+    public Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken)
+    {
+        var product = store.LoadForBatch(sku, batchReference);
+        if (product is not null)
+        {
+            Loaded.Add(product);
+        }
+
+        return Task.FromResult(product?.Batches.Any(b => b.Reference == batchReference) == true ? product : null);
     }
 
     public void Add(Product product) => Added.Add(product);
@@ -174,6 +243,16 @@ internal sealed class FakeUnitOfWorkFactory(FakeStore store) : IUnitOfWorkFactor
         Begun.Add(uow);
         return Task.FromResult<IUnitOfWork>(uow);
     }
+}
+
+/// <summary>Reads what the fake store has committed, as the real read model reads the database.</summary>
+internal sealed class FakeStoreReadModel(FakeStore store) : IAllocationReadModel
+{
+    public Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Only batches are read through this fake.");
+
+    public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
+        Task.FromResult(store.ReadBatch(reference));
 }
 
 internal sealed class FakeReadModel : IAllocationReadModel

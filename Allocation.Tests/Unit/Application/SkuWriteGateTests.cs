@@ -122,6 +122,9 @@ public class SkuWriteGateTests
             return Product;
         }
 
+        public Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
         public void Add(Product product) => throw new NotSupportedException();
 
         public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
