@@ -86,15 +86,32 @@ internal sealed class FakeStore
                 throw new ConcurrencyConflict($"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");
             }
 
-            foreach (var product in added.Concat(loaded))
+            var (batches, lines) = (_batches.Select(b => b with { }).ToList(), _lines.ToList());
+            try
             {
-                foreach (var change in product.Events)
+                foreach (var product in added.Concat(loaded))
                 {
-                    Apply(change);
+                    foreach (var change in product.Events)
+                    {
+                        Apply(change);
+                    }
                 }
 
-                CommittedEvents.AddRange(product.Events);
+                RefuseOversold();
+            }
+            catch
+            {
+                // Rolled back: nothing of a failed commit stays.
+                _batches.Clear();
+                _batches.AddRange(batches);
+                _lines.Clear();
+                _lines.AddRange(lines);
+                throw;
+            }
 
+            foreach (var product in added.Concat(loaded))
+            {
+                CommittedEvents.AddRange(product.Events);
                 _versions[product.Sku] = product.VersionNumber;
             }
         }
@@ -114,11 +131,6 @@ internal sealed class FakeStore
                 break;
             case BatchChanged changed:
                 var batch = _batches.Single(b => b.Reference == changed.Reference);
-                if (changed.QuantityAfter < batch.Allocated)
-                {
-                    throw new InvalidOperationException($"Check violation: batch {changed.Reference} would be oversold.");
-                }
-
                 batch.PurchasedQuantity = changed.QuantityAfter;
                 batch.Eta = changed.EtaAfter;
                 break;
@@ -150,16 +162,16 @@ internal sealed class FakeStore
         }
     }
 
-    /// <summary>Moves a batch's running total, refusing to oversell as the database's check does.</summary>
-    private void Take(string batchReference, int quantity)
-    {
-        var batch = _batches.Single(b => b.Reference == batchReference);
-        if (batch.Allocated + quantity > batch.PurchasedQuantity || batch.Allocated + quantity < 0)
-        {
-            throw new InvalidOperationException($"Check violation: batch {batchReference} would be oversold.");
-        }
+    private void Take(string batchReference, int quantity) =>
+        _batches.Single(b => b.Reference == batchReference).Allocated += quantity;
 
-        batch.Allocated += quantity;
+    /// <summary>The database's oversell check, applied to what a commit leaves (the real store orders its statements so that it holds after each).</summary>
+    private void RefuseOversold()
+    {
+        if (_batches.FirstOrDefault(b => b.Allocated < 0 || b.Allocated > b.PurchasedQuantity) is { } oversold)
+        {
+            throw new InvalidOperationException($"Check violation: batch {oversold.Reference} would be oversold.");
+        }
     }
 
     private sealed record BatchRow(string Reference, string Sku, int Purchased, DateOnly? ArrivesOn)

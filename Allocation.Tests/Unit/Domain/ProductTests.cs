@@ -203,4 +203,17 @@ public class ProductTests
 
         product.Events.Should().Equal(new LineAllocated(new OrderLine("o1", "REC", 2), "b1"));
     }
+
+    [Test]
+    public void A_refused_allocation_records_that_stock_ran_out_and_changes_no_batch()
+    {
+        var batch = new Batch("b1", "REC", 1, eta: null);
+        var product = new Product("REC", [batch]);
+
+        var act = () => product.Allocate(new OrderLine("o1", "REC", 2));
+
+        act.Should().Throw<OutOfStock>();
+        product.Events.Should().Equal(new StockRanOut(new OrderLine("o1", "REC", 2)));
+        batch.AllocatedQuantity.Should().Be(0);
+    }
 }
