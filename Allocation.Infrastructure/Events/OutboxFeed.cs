@@ -15,15 +15,16 @@ internal sealed class OutboxFeed(NpgsqlDataSource dataSource) : IEventFeed
     /// writing transaction's id first, and serves a row only once every transaction with a smaller id
     /// has ended (the snapshot's xmin): after that, nothing can commit with a smaller (txid, id).
     /// Within one SKU, txid order is commit order: writers of a SKU queue on its row lock, and one
-    /// that waited loses the version check and retries in a newer transaction.
+    /// that waited loses the version check and retries in a newer transaction. (ORDER BY names the
+    /// table's columns: a bare name there would match an output alias first.)
     /// </summary>
     private const string After = """
-        SELECT id AS EventNumber, txid::text::bigint AS TransactionId, event_id AS Id, type AS Type,
+        SELECT id AS EventNumber, txid::text::bigint AS TransactionId, event_id AS EventId, type AS Type,
                subject AS Subject, sku_sequence AS SkuSequence, occurred_at AS Time, data::text AS Data
         FROM outbox
         WHERE (txid, id) > (@AfterTransaction::text::xid8, @AfterEvent)
           AND txid < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY txid, id
+        ORDER BY outbox.txid, outbox.id
         LIMIT @Limit
         """;
 
@@ -38,7 +39,7 @@ internal sealed class OutboxFeed(NpgsqlDataSource dataSource) : IEventFeed
             new { AfterTransaction = after.TransactionId, AfterEvent = after.EventNumber, Limit = limit },
             cancellationToken: cancellationToken));
         return rows.Select(row => new FeedEvent(
-                row.Id,
+                row.EventId,
                 row.Type,
                 row.Subject,
                 row.SkuSequence,
@@ -60,7 +61,7 @@ internal sealed class OutboxFeed(NpgsqlDataSource dataSource) : IEventFeed
 
         public long TransactionId { get; init; }
 
-        public Guid Id { get; init; }
+        public Guid EventId { get; init; }
 
         public string Type { get; init; } = "";
 

@@ -6,7 +6,8 @@ ALTER TABLE batches ADD CONSTRAINT batches_purchased_quantity_not_negative CHECK
 -- the last number handed out, moved on by the same statement that moves the version on.
 ALTER TABLE products ADD COLUMN last_event_sequence bigint NOT NULL DEFAULT 0;
 
--- Every event, written by the transaction that made the change it describes.
+-- Every event, written by the transaction that made the change it describes. data is json, not
+-- jsonb: stored and served exactly as written, fields in their documented order.
 -- txid is that transaction's id: the feed serves a row only once every transaction with a smaller
 -- id has ended, in (txid, id) order, so a reader walking it with a cursor never skips a row that
 -- commits late (ids are handed out at insert, not at commit). The relay claims unpublished rows
@@ -20,7 +21,7 @@ CREATE TABLE outbox (
     subject       varchar(255) NOT NULL,
     sku_sequence  bigint       NOT NULL,
     occurred_at   timestamptz  NOT NULL DEFAULT now(),
-    data          jsonb        NOT NULL,
+    data          json         NOT NULL,
     claimed_until timestamptz  NULL,
     published_at  timestamptz  NULL,
     CONSTRAINT outbox_event_id_key UNIQUE (event_id),

@@ -60,7 +60,7 @@ internal static class ProductSql
             RETURNING sku, last_event_sequence
         ), events AS (
             INSERT INTO outbox (event_id, type, subject, sku_sequence, data)
-            SELECT e.id, e.type, v.sku, v.last_event_sequence - @EventCount + e.n, e.data::jsonb
+            SELECT e.id, e.type, v.sku, v.last_event_sequence - @EventCount + e.n, e.data::json
             FROM version_check v,
                  unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
         )

@@ -83,6 +83,29 @@ public class BadInputTests : ApiFixture
         yield return Json("batch qty negative", """{"ref":"r","sku":"s","qty":-10,"eta":null}""", "/add_batch", field: "qty");
         yield return Json("batch qty 2^31", """{"ref":"r","sku":"s","qty":2147483648,"eta":null}""", "/add_batch", field: "qty");
 
+        // Changing a batch: at least one field, each valid; a batch that does not exist.
+        yield return Patch("change with no field", "{}", field: "$");
+        yield return Patch("change qty negative", """{"qty":-1}""", field: "qty");
+        yield return Patch("change qty above the maximum", """{"qty":1000001}""", field: "qty");
+        yield return Patch("change qty null", """{"qty":null}""", field: "qty");
+        yield return Patch("change qty as string", """{"qty":"3"}""", field: "qty");
+        yield return Patch("change eta not a date", """{"eta":"soon"}""", field: "eta");
+        yield return Patch("change eta before 2000", """{"qty":1,"eta":"1999-12-31"}""", field: "eta");
+        yield return Patch("change unknown field", """{"quantity":3}""", field: "quantity");
+        yield return Patch("change null body", "null", field: BodyField);
+        yield return Raw("change as text/plain", HttpMethod.Patch, "/batches/no-such-batch", """{"qty":1}""", "text/plain", 415, ProblemTypes.ForStatus(415));
+        yield return Patch("change of a batch that does not exist", """{"qty":1}""", status: 404, type: ProblemTypes.NotFound);
+        yield return Raw("change of an injected reference", HttpMethod.Patch, "/batches/'%20OR%201=1%20--", """{"qty":0}""", "application/json", 404, ProblemTypes.NotFound);
+
+        // Reading the feed: a cursor it returned, a limit from 1 to 1,000.
+        yield return Query("events limit 0", "/events?limit=0", field: "limit");
+        yield return Query("events limit 1001", "/events?limit=1001", field: "limit");
+        yield return Query("events limit not a number", "/events?limit=ten", field: "limit");
+        yield return Query("events cursor made up", "/events?after=yesterday", field: "after");
+        yield return Query("events cursor with three parts", "/events?after=1-2-3", field: "after");
+        yield return Query("events cursor negative", "/events?after=-1-5", field: "after");
+        yield return Raw("POST /events", HttpMethod.Post, "/events", "{}", "application/json", 405, ProblemTypes.ForStatus(405));
+
         // Control characters, NUL and broken Unicode inside strings.
         yield return Json("NUL in sku", """{"orderid":"o","sku":"ab\u0000cd","qty":1}""", field: "sku");
         yield return Json("NUL in ref", """{"ref":"r\u0000","sku":"s","qty":1}""", "/add_batch", field: "ref");
@@ -120,6 +143,13 @@ public class BadInputTests : ApiFixture
     private static TestCaseData Json(
         string name, string body, string path = "/allocate", string? field = null, int status = 400, string type = Validation) =>
         Case(name, HttpMethod.Post, path, Encoding.UTF8.GetBytes(body), "application/json", status, type, field);
+
+    private static TestCaseData Patch(
+        string name, string body, string path = "/batches/no-such-batch", string? field = null, int status = 400, string type = Validation) =>
+        Case(name, HttpMethod.Patch, path, Encoding.UTF8.GetBytes(body), "application/json", status, type, field);
+
+    private static TestCaseData Query(string name, string path, string field) =>
+        Case(name, HttpMethod.Get, path, null, null, 400, Validation, field);
 
     private static TestCaseData Bytes(string name, byte[] body) =>
         Case(name, HttpMethod.Post, "/allocate", body, "application/json", 400, Validation, null);

@@ -1,7 +1,7 @@
 namespace Allocation.Tests.Support;
 
 /// <summary>Row counts and sums of every table: equal snapshots mean nothing was written.</summary>
-public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations)
+public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations, long Events)
 {
     public static async Task<DatabaseSnapshot> TakeAsync(Store store)
     {
@@ -14,7 +14,8 @@ public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batch
                    (SELECT coalesce(sum(purchased_quantity), 0) FROM batches)::bigint AS PurchasedSum,
                    (SELECT coalesce(sum(allocated_quantity), 0) FROM batches)::bigint AS AllocatedSum,
                    (SELECT count(*) FROM order_lines) AS Lines,
-                   (SELECT count(*) FROM allocations) AS Allocations
+                   (SELECT count(*) FROM allocations) AS Allocations,
+                   (SELECT count(*) FROM outbox) AS Events
             """);
         return row.Single();
     }

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Allocation.Tests.Support;
+
+namespace Allocation.Tests.EndToEnd;
+
+public class EventFeedEndpointTests : ApiFixture
+{
+    /// <summary>Walks the feed to its end from <paramref name="after"/>, returning this SKU's events and the last cursor.</summary>
+    private async Task<(List<JsonElement> Events, string? Cursor)> WalkAsync(string? after, string sku, int limit = 50)
+    {
+        var events = new List<JsonElement>();
+        while (true)
+        {
+            var query = after is null ? $"/events?limit={limit}" : $"/events?after={after}&limit={limit}";
+            var page = await (await Client.GetAsync(new Uri(query, UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+            var batch = page.GetProperty("events").EnumerateArray().ToList();
+            if (batch.Count == 0)
+            {
+                page.GetProperty("cursor").GetString().Should().Be(after, "an empty page hands back the cursor it was given");
+                return (events, after);
+            }
+
+            batch.Count.Should().BeLessThanOrEqualTo(limit);
+            events.AddRange(batch.Where(e => e.GetProperty("subject").GetString() == sku));
+            after = page.GetProperty("cursor").GetString();
+            after.Should().Be(batch[^1].GetProperty("position").GetString());
+        }
+    }
+
+    [Test]
+    public async Task The_feed_serves_each_use_case_as_cloud_events_in_sku_order()
+    {
+        var (start, _) = (await WalkAsync(null, "none"), 0);
+        var (sku, batch) = (Unique.Sku(), Unique.BatchRef());
+        var order = Unique.OrderId();
+        await Client.AddBatchAsync(batch, sku, 5, "2027-03-01");
+        await Client.PostJsonAsync("/allocate", new { orderid = order, sku, qty = 2 });
+        await Client.PostJsonAsync("/allocate", new { orderid = order, sku, qty = 2 });
+        await Client.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 9 });
+        (await Client.PatchAsync(new Uri($"/batches/{batch}", UriKind.Relative), JsonContent.Create(new { qty = 1 })))
+            .StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var (events, _) = await WalkAsync(start.Cursor, sku, limit: 2);
+
+        events.Select(e => e.GetProperty("type").GetString()).Should().Equal(
+            "allocation.batch.created",
+            "allocation.line.allocated",
+            "allocation.out_of_stock",
+            "allocation.batch.changed",
+            "allocation.line.deallocated",
+            "allocation.out_of_stock");
+        events.Select(e => e.GetProperty("skusequence").GetInt64()).Should().Equal(1, 2, 3, 4, 5, 6);
+        events.Select(e => e.GetProperty("id").GetString()).Should().OnlyHaveUniqueItems();
+        var allocated = events[1];
+        allocated.EnumerateObject().Select(p => p.Name).Should().Equal(
+            "specversion", "id", "source", "type", "time", "subject", "datacontenttype", "skusequence", "position", "data");
+        allocated.GetProperty("specversion").GetString().Should().Be("1.0");
+        allocated.GetProperty("source").GetString().Should().Be("/allocation");
+        allocated.GetProperty("datacontenttype").GetString().Should().Be("application/json");
+        DateTimeOffset.Parse(allocated.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+            .Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
+        allocated.GetProperty("data").GetRawText().Should().Be($$"""{"orderid":"{{order}}","sku":"{{sku}}","qty":2,"batchref":"{{batch}}"}""");
+        events[4].GetProperty("data").GetProperty("reason").GetString().Should().Be("batch_reduced");
+    }
+
+    [Test]
+    public async Task Reading_on_from_the_last_cursor_returns_nothing_new_until_something_happens()
+    {
+        var (_, cursor) = await WalkAsync(null, "none");
+        var sku = Unique.Sku();
+
+        (await WalkAsync(cursor, sku)).Events.Should().BeEmpty();
+        await Client.AddBatchAsync(Unique.BatchRef(), sku, 1);
+
+        (await WalkAsync(cursor, sku)).Events.Should().ContainSingle();
+    }
+}
