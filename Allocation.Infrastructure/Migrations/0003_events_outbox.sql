@@ -12,7 +12,8 @@ ALTER TABLE products ADD COLUMN last_event_sequence bigint NOT NULL DEFAULT 0;
 -- id has ended, in (txid, id) order, so a reader walking it with a cursor never skips a row that
 -- commits late (ids are handed out at insert, not at commit). The relay claims unpublished rows
 -- for a while (claimed_until) so that several instances share the work, and marks them published
--- after the broker confirmed them.
+-- after the broker confirmed them. event_id is a UUIDv7 the service generates (a millisecond clock and
+-- 74 random bits): unique by construction, so it has no index to maintain on every change.
 CREATE TABLE outbox (
     id            bigint       GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     txid          xid8         NOT NULL DEFAULT pg_current_xact_id(),
@@ -24,7 +25,6 @@ CREATE TABLE outbox (
     data          json         NOT NULL,
     claimed_until timestamptz  NULL,
     published_at  timestamptz  NULL,
-    CONSTRAINT outbox_event_id_key UNIQUE (event_id),
     CONSTRAINT outbox_subject_sequence_key UNIQUE (subject, sku_sequence),
     CONSTRAINT outbox_sku_sequence_positive CHECK (sku_sequence > 0)
 );

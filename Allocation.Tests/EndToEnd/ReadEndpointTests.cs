@@ -66,15 +66,17 @@ public class ReadEndpointTests : ApiFixture
         var document = await (await Client.GetAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
 
-        var expected = new Dictionary<string, (string Method, string[] Codes)>
-        {
-            ["/add_batch"] = ("post", ["201", "400", "409", "413", "415", "503", "504"]),
-            ["/allocate"] = ("post", ["201", "400", "409", "413", "415", "503", "504"]),
-            ["/deallocate"] = ("post", ["200", "400", "404", "409", "413", "415", "503", "504"]),
-            ["/allocations/{orderId}"] = ("get", ["200", "404", "503", "504"]),
-            ["/batches/{reference}"] = ("get", ["200", "404", "503", "504"]),
-        };
-        foreach (var (path, (method, codes)) in expected)
+        (string Path, string Method, string[] Codes)[] expected =
+        [
+            ("/add_batch", "post", ["201", "400", "409", "413", "415", "503", "504"]),
+            ("/allocate", "post", ["201", "400", "409", "413", "415", "503", "504"]),
+            ("/deallocate", "post", ["200", "400", "404", "409", "413", "415", "503", "504"]),
+            ("/allocations/{orderId}", "get", ["200", "404", "503", "504"]),
+            ("/batches/{reference}", "get", ["200", "404", "503", "504"]),
+            ("/batches/{reference}", "patch", ["200", "400", "404", "409", "413", "415", "503", "504"]),
+            ("/events", "get", ["200", "400", "503", "504"]),
+        ];
+        foreach (var (path, method, codes) in expected)
         {
             var operation = paths.GetProperty(path).GetProperty(method);
             operation.GetProperty("summary").GetString().Should().NotBeNullOrWhiteSpace();
@@ -90,6 +92,12 @@ public class ReadEndpointTests : ApiFixture
             .Should().Be("order-1042");
         schemas.GetProperty("AddBatchRequest").GetProperty("properties").GetProperty("eta").GetProperty("example").GetString()
             .Should().Be("2026-12-01");
+        schemas.GetProperty("ChangeBatchRequest").GetProperty("properties").EnumerateObject().Select(p => p.Name)
+            .Should().Equal("qty", "eta");
+        schemas.GetProperty("CloudEventResponse").GetProperty("properties").EnumerateObject().Select(p => p.Name)
+            .Should().Equal("specversion", "id", "source", "type", "time", "subject", "datacontenttype", "skusequence", "position", "data");
+        paths.GetProperty("/events").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString()).Should().Equal("after", "limit");
     }
 
     [Test]
