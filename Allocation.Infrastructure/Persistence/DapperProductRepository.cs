@@ -30,7 +30,15 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
             ProductScope.ForBatch(batchReference),
             readsLines: true,
             cancellationToken);
-        return product?.Batches.Any(b => b.Reference == batchReference) == true ? product : null;
+        var batch = product?.Batches.SingleOrDefault(b => b.Reference == batchReference);
+        if (batch is { AllLinesKnown: false })
+        {
+            // Each statement of the load reads its own snapshot: a change committed between them tears
+            // the batch's total from its lines. Read again rather than hand the product a partial view.
+            throw new ConcurrencyConflict($"Batch {batchReference} changed while its lines were being read.");
+        }
+
+        return batch is null ? null : product;
     }
 
     public void Add(Product product)
