@@ -5,8 +5,7 @@ namespace Allocation.Infrastructure.Messaging;
 
 /// <summary>
 /// The CloudEvents 1.0 structured JSON envelope of an outbox event, written by hand so that the
-/// message carries exactly the attributes listed here and the stored data goes out byte for byte
-/// as PostgreSQL returns it (no parse and re-serialise).
+/// message carries exactly the attributes listed here, in the same shape as GET /events serves them.
 /// </summary>
 internal static class CloudEventJson
 {
@@ -41,8 +40,12 @@ internal static class CloudEventJson
             json.WriteString("datacontenttype", DataContentType);
             json.WriteNumber(SkuSequenceAttribute, outboxEvent.SkuSequence);
             json.WritePropertyName("data");
-            // jsonb text is valid JSON; WriteRawValue still checks it, so a bad row fails here, not at the consumer.
-            json.WriteRawValue(outboxEvent.Data);
+            // Parsed and written again rather than copied: jsonb's text has spaces after every ':' and ','.
+            using (var data = JsonDocument.Parse(outboxEvent.Data))
+            {
+                data.RootElement.WriteTo(json);
+            }
+
             json.WriteEndObject();
         }
 
