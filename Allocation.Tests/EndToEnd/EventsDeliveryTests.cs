@@ -74,8 +74,9 @@ public class EventsDeliveryTests
         await WaitUntilAsync(() => traffic.Statuses.Count >= 150, "load on both instances");
         var killed = _instances[0];
         Volatile.Write(ref alive, [_instances[1]]);
-        await killed.DisposeAsync(); // SIGKILL: no shutdown, claims left behind
+        await killed.DisposeAsync(); // SIGKILL: no shutdown; whatever it had claimed stays claimed until the lease ends
         _instances.Remove(killed);
+        var claimedAtKill = await CountAsync("published_at IS NULL AND claimed_until > now()");
         var survivor = _instances[0].Client;
 
         await WaitUntilAsync(() => traffic.Statuses.Count >= 300, "load on the survivor");
@@ -95,8 +96,10 @@ public class EventsDeliveryTests
         await WaitUntilDrainedAsync(consumer);
         var outbox = await DeliveredExactlyAsRecordedAsync(consumer, traffic);
         await WaitUntilAsync(async () => await HealthAsync(survivor) == "Healthy", "health recovers");
+        _instances[0].CountOutputLines("Event relay: broker unavailable").Should().BePositive("the outage was logged");
+        _instances[0].CountOutputLines("RabbitMQ.Client.Exceptions").Should().Be(0, "an outage is logged without exception dumps");
         TestContext.Progress.WriteLine(
-            $"events: {outbox.Count}, messages: {consumer.Received.Count} (duplicates allowed: at least once); " +
+            $"events: {outbox.Count}, messages: {consumer.Received.Count} (duplicates allowed: at least once); claimed when killed: {claimedAtKill}; " +
             $"unanswered: {traffic.Unanswered}; answers: " + Summary(traffic));
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Allocation.Infrastructure.Messaging;
 using Allocation.Tests.Support;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 
 namespace Allocation.Tests.Integration;
@@ -166,6 +167,30 @@ public partial class RelayTests
         await consumer.WaitUntilAsync(r => r.Count >= inserted.Count, Limit, "every event");
         consumer.Received.Should().HaveCount(inserted.Count, "in the normal case no event is published twice");
         consumer.DistinctIds.Should().BeEquivalentTo(inserted.Select(id => id.ToString("D")));
+    }
+
+    [Test]
+    public async Task A_relay_whose_database_is_unreachable_logs_one_line_per_try_and_keeps_trying()
+    {
+        // Nothing listens there: every statement fails as a database outage does.
+        await using var nowhere = Npgsql.NpgsqlDataSource.Create($"Host=127.0.0.1;Port={FreePort.Next()};Timeout=2");
+        var logger = new ListLogger<EventRelay>();
+        using var relay = RelayOutbox.Relay(nowhere, _broker.Uri, logger: logger);
+
+        await relay.StartAsync(CancellationToken.None);
+        try
+        {
+            await RelayOutbox.WaitUntilAsync(
+                () => Task.FromResult(logger.Entries.Count(e => e.Event.Id == 3003) >= 2), Limit, "two failed tries, a pause apart");
+        }
+        finally
+        {
+            await relay.StopAsync(CancellationToken.None);
+        }
+
+        relay.ExecuteTask!.IsCompletedSuccessfully.Should().BeTrue("the relay ends when the host stops it, not by failing");
+        logger.Entries.Where(e => e.Level >= LogLevel.Warning).Should().OnlyContain(
+            e => e.Event.Id == 3003 && e.Error == null, "a database outage is one warning line per try, without a stack trace");
     }
 
     [Test]
