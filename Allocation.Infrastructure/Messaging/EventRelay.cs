@@ -168,7 +168,7 @@ internal sealed partial class EventRelay(
                 break;
             case BrokerUnavailable:
                 _wasDown = true;
-                state.Unreachable(error.Message);
+                state.Failing(error.Message);
                 await publisher.ResetAsync();
                 LogBrokerDown(logger, error.Message, seconds);
                 break;
@@ -181,7 +181,7 @@ internal sealed partial class EventRelay(
             default:
                 // A bug, not an outage: the stack trace is wanted. The relay still carries on.
                 _wasDown = true;
-                state.Unreachable(error.Message);
+                state.Failing(error.Message);
                 await publisher.ResetAsync();
                 LogUnexpected(logger, error, seconds);
                 break;

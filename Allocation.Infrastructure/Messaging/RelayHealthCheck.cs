@@ -13,9 +13,9 @@ internal sealed class RelayHealthCheck(RelayState state, OutboxStore store, IOpt
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
     {
-        if (state.BrokerProblem is { } problem)
+        if (state.Problem is { } problem)
         {
-            return HealthCheckResult.Degraded($"Broker unreachable: {problem}");
+            return HealthCheckResult.Degraded($"Not publishing: {problem}");
         }
 
         try

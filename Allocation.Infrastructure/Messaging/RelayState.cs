@@ -1,14 +1,14 @@
 namespace Allocation.Infrastructure.Messaging;
 
-/// <summary>What the relay last learnt about the broker, for the health check.</summary>
+/// <summary>What the relay last learnt about its own work, for the health check.</summary>
 internal sealed class RelayState
 {
-    private volatile string? _problem = "not connected yet";
+    private volatile string? _problem = "not connected to the broker yet";
 
-    /// <summary>Why the broker cannot be used right now, or null while publishing works.</summary>
-    public string? BrokerProblem => _problem;
+    /// <summary>Why the relay cannot publish right now (the broker is unreachable, or a bug), or null while publishing works.</summary>
+    public string? Problem => _problem;
 
     public void Connected() => _problem = null;
 
-    public void Unreachable(string reason) => _problem = reason;
+    public void Failing(string reason) => _problem = reason;
 }

@@ -215,7 +215,7 @@ public partial class RelayTests
             "WITH c AS (UPDATE outbox SET published_at = now() RETURNING 1) SELECT count(*) FROM c");
         (await check.CheckHealthAsync(new HealthCheckContext(), CancellationToken.None)).Status.Should().Be(HealthStatus.Healthy);
 
-        state.Unreachable("connection refused");
+        state.Failing("connection refused");
         (await check.CheckHealthAsync(new HealthCheckContext(), CancellationToken.None)).Status.Should().Be(HealthStatus.Degraded);
     }
 }
