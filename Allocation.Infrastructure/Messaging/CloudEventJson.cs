@@ -40,7 +40,7 @@ internal static class CloudEventJson
             json.WriteString("datacontenttype", DataContentType);
             json.WriteNumber(SkuSequenceAttribute, outboxEvent.SkuSequence);
             json.WritePropertyName("data");
-            // Parsed and written again rather than copied: jsonb's text has spaces after every ':' and ','.
+            // Parsed and written again rather than copied: compact whatever the stored text's spacing, as the feed serves it.
             using (var data = JsonDocument.Parse(outboxEvent.Data))
             {
                 data.RootElement.WriteTo(json);

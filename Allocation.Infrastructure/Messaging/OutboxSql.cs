@@ -6,6 +6,7 @@ internal static class OutboxSql
     /// <summary>
     /// Claims up to @batchSize unpublished events nobody else holds, in the feed's (txid, id) order,
     /// for @lease. SKIP LOCKED lets relays of several instances claim at once, each getting other rows.
+    /// The final ORDER BY names the columns, not the output aliases a bare name would match first.
     /// </summary>
     public const string Claim = """
         WITH claimed AS (
@@ -20,7 +21,7 @@ internal static class OutboxSql
         SELECT id AS Id, event_id AS EventId, type AS Type, subject AS Subject, sku_sequence AS SkuSequence,
                occurred_at AS OccurredAt, data::text AS Data
         FROM claimed
-        ORDER BY txid, id
+        ORDER BY claimed.txid, claimed.id
         """;
 
     /// <summary>The broker confirmed these: never publish them again.</summary>

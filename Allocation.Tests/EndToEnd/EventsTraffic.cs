@@ -20,6 +20,9 @@ internal sealed class EventsTraffic(string[] skus, IReadOnlyDictionary<string, s
 
     public ConcurrentBag<int> Statuses { get; } = [];
 
+    /// <summary>Every 5xx answer: request and body, for the failure message.</summary>
+    public ConcurrentBag<string> ServerErrors { get; } = [];
+
     /// <summary>Requests that got no answer (the instance was killed, or the connection dropped).</summary>
     public int Unanswered => _unanswered;
 
@@ -64,7 +67,7 @@ internal sealed class EventsTraffic(string[] skus, IReadOnlyDictionary<string, s
         if (roll < 15 && _toDeallocate.TryDequeue(out var line))
         {
             using var response = await client.PostAsJsonAsync("/deallocate", new { orderid = line.OrderId, sku = line.Sku });
-            Statuses.Add((int)response.StatusCode);
+            await RecordAsync(response, $"deallocate {line.OrderId}");
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 Deallocated.Add((line.OrderId, line.Sku, await BatchRefAsync(response)));
@@ -79,7 +82,7 @@ internal sealed class EventsTraffic(string[] skus, IReadOnlyDictionary<string, s
             var batches = batchesBySku[sku];
             var reference = batches[random.Next(batches.Length)];
             using var response = await client.PatchAsJsonAsync($"/batches/{reference}", new { qty = random.Next(5, 40) });
-            Statuses.Add((int)response.StatusCode);
+            await RecordAsync(response, $"PATCH {reference}");
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 Changed.Add(await response.Content.ReadFromJsonAsync<JsonElement>());
@@ -91,12 +94,21 @@ internal sealed class EventsTraffic(string[] skus, IReadOnlyDictionary<string, s
         var orderId = Support.Unique.OrderId();
         using (var response = await client.PostAsJsonAsync("/allocate", new { orderid = orderId, sku, qty = random.Next(1, 6) }))
         {
-            Statuses.Add((int)response.StatusCode);
+            await RecordAsync(response, $"allocate {orderId} {sku}");
             if (response.StatusCode == HttpStatusCode.Created)
             {
                 Allocated.Add((orderId, sku, await BatchRefAsync(response)));
                 _toDeallocate.Enqueue((orderId, sku));
             }
+        }
+    }
+
+    private async Task RecordAsync(HttpResponseMessage response, string request)
+    {
+        Statuses.Add((int)response.StatusCode);
+        if ((int)response.StatusCode >= 500)
+        {
+            ServerErrors.Add($"{request}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
     }
 
