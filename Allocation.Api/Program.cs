@@ -32,6 +32,8 @@ builder.Services
     .AddInfrastructure(connectionString);
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName);
 builder.Services.AddHostedService<DatabaseStartup>();
+// After the migrations' hosted service, so that the relay and retention start on a migrated database.
+builder.Services.AddEventRelay(configuration);
 
 builder.Services
     .AddControllers(mvc =>

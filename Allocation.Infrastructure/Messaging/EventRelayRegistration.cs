@@ -1,0 +1,53 @@
+using Allocation.Infrastructure.Messaging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Allocation.Infrastructure;
+
+public static class EventRelayRegistration
+{
+    /// <summary>
+    /// Outbox retention always; with <c>ConnectionStrings:Broker</c> (an amqp:// or amqps:// URI) also
+    /// the relay to RabbitMQ and its "relay" health check. Register after the database migrations'
+    /// hosted service, so that the relay starts on a migrated database.
+    /// </summary>
+    public static IServiceCollection AddEventRelay(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = configuration.GetSection(EventsOptions.SectionName).Get<EventsOptions>() ?? new EventsOptions();
+        options.Validate();
+        var broker = BrokerUri(configuration.GetConnectionString("Broker"));
+
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton<OutboxStore>();
+        services.AddHostedService(sp => new OutboxPruner(
+            sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<IOptions<EventsOptions>>(),
+            publishedOnly: broker is not null, sp.GetRequiredService<ILogger<OutboxPruner>>()));
+        if (broker is null)
+        {
+            return services;
+        }
+
+        services.AddSingleton<RelayState>();
+        services.AddSingleton(_ => new AmqpEventPublisher(broker));
+        services.AddHostedService<EventRelay>();
+        services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(3));
+        return services;
+    }
+
+    private static Uri? BrokerUri(string? configured)
+    {
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            return null;
+        }
+
+        // The URI may hold a password: it is not repeated in the error.
+        return Uri.TryCreate(configured, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps"
+            ? uri
+            : throw new InvalidOperationException("ConnectionStrings:Broker must be an amqp:// or amqps:// URI, e.g. amqp://user:password@rabbitmq:5672/.");
+    }
+}

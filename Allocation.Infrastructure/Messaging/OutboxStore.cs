@@ -1,0 +1,58 @@
+using Allocation.Infrastructure.Persistence;
+using Dapper;
+using Npgsql;
+
+namespace Allocation.Infrastructure.Messaging;
+
+/// <summary>
+/// The outbox as the relay and the pruner see it. Every call is one autocommitted statement run
+/// through <see cref="StoreErrors"/>, so database faults arrive as StoreUnavailable like everywhere else,
+/// and each gives up after <see cref="StatementDeadline"/> even on a hung server.
+/// </summary>
+internal sealed class OutboxStore(NpgsqlDataSource dataSource)
+{
+    public static readonly TimeSpan StatementDeadline = TimeSpan.FromSeconds(10);
+
+    public Task<IReadOnlyList<OutboxEvent>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<OutboxEvent>>(
+            async (connection, token) => (await connection.QueryAsync<OutboxEvent>(
+                new CommandDefinition(OutboxSql.Claim, new { batchSize, lease }, cancellationToken: token))).AsList(),
+            cancellationToken);
+
+    public Task<int> MarkPublishedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        ExecuteAsync(OutboxSql.MarkPublished, new { ids = ids.ToArray() }, cancellationToken);
+
+    public Task<int> ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        ExecuteAsync(OutboxSql.Release, new { ids = ids.ToArray() }, cancellationToken);
+
+    /// <summary>How long the next event to publish has waited; null when nothing waits.</summary>
+    public Task<TimeSpan?> OldestUnpublishedAgeAsync(CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, token) => await connection.ExecuteScalarAsync<double?>(
+                new CommandDefinition(OutboxSql.OldestUnpublishedAge, cancellationToken: token)) is { } seconds
+                ? TimeSpan.FromSeconds(seconds)
+                : (TimeSpan?)null,
+            cancellationToken);
+
+    public Task<int> PruneAsync(TimeSpan retention, bool publishedOnly, int batchSize, CancellationToken cancellationToken) =>
+        ExecuteAsync(OutboxSql.Prune, new { retention, publishedOnly, batchSize }, cancellationToken);
+
+    private Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken) =>
+        RunAsync(
+            (connection, token) => connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: token)),
+            cancellationToken);
+
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(StatementDeadline);
+        return await StoreErrors.RunAsync(
+            dataSource,
+            async token =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(token);
+                return await statement(connection, token);
+            },
+            deadline.Token);
+    }
+}
