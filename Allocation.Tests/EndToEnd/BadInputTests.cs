@@ -21,6 +21,9 @@ public class BadInputTests : ApiFixture
     private const string Validation = ProblemTypes.Validation;
     private const string BodyField = "body";
 
+    /// <summary>Every case checks that nothing at all was written.</summary>
+    protected override bool NeedsItsOwnDatabase => true;
+
     public static IEnumerable<TestCaseData> Corpus()
     {
         // Malformed JSON: where the parser stopped is not a field the client can fix, so no field is named.
