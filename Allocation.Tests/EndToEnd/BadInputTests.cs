@@ -12,7 +12,6 @@ namespace Allocation.Tests.EndToEnd;
 /// database changes. Hostile input (malformed and oversized bodies, broken Unicode, injection,
 /// wrong methods and media types) and plain validation failures alike.
 /// </summary>
-[NonParallelizable]
 public class BadInputTests : ApiFixture
 {
     private static readonly string TenThousand = new('a', 10_000);
