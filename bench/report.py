@@ -1,4 +1,6 @@
-"""Turns bench/run's raw results into docs/benchmarks.md (table, targets) and benchmarks.svg (chart)."""
+"""Turns bench/run's raw results into docs/benchmarks.md (table, targets, and the hand-written notes
+from bench/notes.md) and benchmarks.svg (chart). docs/benchmarks.md is only ever generated: the
+notes have one source, bench/notes.md, updated by hand after a full run."""
 import argparse
 import csv
 import datetime
@@ -94,9 +96,10 @@ out("![Throughput and p99 latency by scale and connections](benchmarks.svg)")
 out("")
 
 Path(args.out).mkdir(parents=True, exist_ok=True)
-notes = Path(args.out) / "benchmarks-notes.md"
-if notes.exists() and not args.smoke:
-    out(notes.read_text(encoding="utf-8"))
+notes = Path(__file__).resolve().parent / "notes.md"
+if not args.smoke:
+    out("<!-- Written by hand in bench/notes.md; bench/run copies it here. -->")
+    out(notes.read_text(encoding="utf-8").rstrip("\n"))
 (Path(args.out) / "benchmarks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 # The chart: throughput (left) and p99 (right), one group per scale x connections.

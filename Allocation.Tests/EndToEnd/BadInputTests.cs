@@ -12,7 +12,6 @@ namespace Allocation.Tests.EndToEnd;
 /// database changes. Hostile input (malformed and oversized bodies, broken Unicode, injection,
 /// wrong methods and media types) and plain validation failures alike.
 /// </summary>
-[NonParallelizable]
 public class BadInputTests : ApiFixture
 {
     private static readonly string TenThousand = new('a', 10_000);
@@ -20,6 +19,9 @@ public class BadInputTests : ApiFixture
 
     private const string Validation = ProblemTypes.Validation;
     private const string BodyField = "body";
+
+    /// <summary>Every case checks that nothing at all was written.</summary>
+    protected override bool NeedsItsOwnDatabase => true;
 
     public static IEnumerable<TestCaseData> Corpus()
     {

@@ -6,10 +6,30 @@ using Npgsql;
 
 namespace Allocation.Tests.EndToEnd;
 
-/// <summary>Size limits, time limits and graceful shutdown.</summary>
+/// <summary>
+/// Size limits, time limits and graceful shutdown. Alone: its deadlines are half a second, and it
+/// starts an API process and signals it.
+/// </summary>
 [NonParallelizable]
 public class BoundedRequestTests
 {
+    private TestDatabase? _database;
+
+    /// <summary>The fixture's own database: its checks read whole tables and every lock wait in the database.</summary>
+    private TestDatabase Database => _database ?? throw new InvalidOperationException("The fixture did not start.");
+
+    [OneTimeSetUp]
+    public async Task CreateTheDatabase() => _database = await TestDatabase.OwnAsync();
+
+    [OneTimeTearDown]
+    public async Task DropTheDatabase()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
     private static async Task<(string Sku, string BatchRef)> AddStockAsync(HttpClient client)
     {
         var (sku, batchRef) = (Unique.Sku(), Unique.BatchRef());
@@ -43,7 +63,7 @@ public class BoundedRequestTests
     [Test]
     public async Task A_body_over_the_limit_is_413_and_changes_nothing()
     {
-        var database = await TestDatabase.SharedAsync();
+        var database = Database;
         await using var factory = ApiFactory.Start(database.ConnectionString);
         using var client = factory.CreateClient();
         await using var store = new Store(database);
@@ -58,7 +78,7 @@ public class BoundedRequestTests
     [Test]
     public async Task A_request_that_outlives_the_timeout_is_cancelled_down_to_the_database_and_answered_with_504()
     {
-        var database = await TestDatabase.SharedAsync();
+        var database = Database;
         await using var factory = ApiFactory.Start(database.ConnectionString, new Dictionary<string, string?>
         {
             ["Limits:RequestTimeout"] = "00:00:00.500",
@@ -102,7 +122,7 @@ public class BoundedRequestTests
     [Test]
     public async Task On_sigterm_the_service_finishes_requests_in_flight_and_takes_no_new_ones()
     {
-        var database = await TestDatabase.SharedAsync();
+        var database = Database;
         await using var api = await ApiProcess.StartAsync(database.ConnectionString);
         var (sku, batchRef) = await AddStockAsync(api.Client);
         var orderId = Unique.OrderId();

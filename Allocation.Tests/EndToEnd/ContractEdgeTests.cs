@@ -16,6 +16,9 @@ public class ContractEdgeTests : ApiFixture
 {
     private static readonly string[] NonJsonAccepts = ["text/plain", "application/xml", "text/html"];
 
+    /// <summary>Refusals check that nothing at all was written.</summary>
+    protected override bool NeedsItsOwnDatabase => true;
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, string? json, string accept)
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));

@@ -6,7 +6,10 @@ using Allocation.Tests.Support;
 
 namespace Allocation.Tests.EndToEnd;
 
-/// <summary>The database goes away under traffic, and comes back. Uses a private cluster of its own.</summary>
+/// <summary>
+/// The database goes away under traffic, and comes back. Uses a private cluster of its own, and runs
+/// alone: its API process must notice the outage and recover within fixed waits.
+/// </summary>
 [NonParallelizable]
 public class DatabaseFaultTests
 {

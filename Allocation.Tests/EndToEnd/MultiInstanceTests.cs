@@ -10,7 +10,8 @@ namespace Allocation.Tests.EndToEnd;
 
 /// <summary>
 /// Three API processes on one database of a private cluster with PostgreSQL's default
-/// max_connections (100), hammered by many concurrent clients.
+/// max_connections (100), hammered by many concurrent clients. Runs alone: the processes and
+/// clients take both cores, and the race has to happen within the service's retry budget.
 /// </summary>
 [NonParallelizable]
 public class MultiInstanceTests

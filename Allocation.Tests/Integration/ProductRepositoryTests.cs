@@ -1,3 +1,4 @@
+using Allocation.Application;
 using Allocation.Domain;
 using Allocation.Tests.Support;
 
@@ -102,6 +103,34 @@ public class ProductRepositoryTests
         (await store.ScalarAsync<long>("SELECT count(*) FROM batches WHERE sku = @sku", new { sku })).Should().Be(1);
         (await store.ScalarAsync<int>("SELECT version_number FROM products WHERE sku = @sku", new { sku })).Should().Be(1);
         (await store.ScalarAsync<long>("SELECT count(*) FROM order_lines WHERE orderid = @orderId", new { orderId })).Should().Be(0);
+    }
+
+    [Test]
+    public async Task A_commit_that_fails_part_way_keeps_nothing_it_had_already_written()
+    {
+        await using var store = new Store(await TestDatabase.SharedAsync());
+        var (first, second) = (Unique.Sku("first"), Unique.Sku("second"));
+        var firstBatch = Unique.BatchRef("first");
+        await AddProductAsync(store, first, new Batch(firstBatch, first, 10, eta: null));
+        await AddProductAsync(store, second, new Batch(Unique.BatchRef("second"), second, 10, eta: null));
+        var (orderId, rival) = (Unique.OrderId(), Unique.OrderId("rival"));
+
+        await using (var uow = await store.UnitsOfWork.BeginAsync(None))
+        {
+            (await uow.Products.GetAsync(first, orderId, None))!.Allocate(new OrderLine(orderId, first, 3));
+            (await uow.Products.GetAsync(second, orderId, None))!.Allocate(new OrderLine(orderId, second, 3));
+            // A rival changes the second product after it was read: the commit writes the first
+            // product's change, then finds the second product moved on. No database error: the
+            // transaction is still healthy, so only the rollback on dispose keeps the first change out.
+            await ChangeProductAsync(store, second, rival, product => product.Allocate(new OrderLine(rival, second, 1)));
+
+            var commit = () => uow.CommitAsync(None);
+            await commit.Should().ThrowAsync<ConcurrencyConflict>();
+        }
+
+        (await store.ScalarAsync<long>("SELECT count(*) FROM order_lines WHERE orderid = @orderId", new { orderId })).Should().Be(0);
+        (await store.ScalarAsync<int>("SELECT allocated_quantity FROM batches WHERE reference = @firstBatch", new { firstBatch })).Should().Be(0);
+        (await store.ScalarAsync<int>("SELECT version_number FROM products WHERE sku = @first", new { first })).Should().Be(1);
     }
 
     [Test]

@@ -1,11 +1,20 @@
 namespace Allocation.Tests.Support;
 
-/// <summary>Row counts and sums of every table: equal snapshots mean nothing was written.</summary>
+/// <summary>
+/// Row counts and sums of every table: equal snapshots mean nothing was written. Only on a database
+/// nothing else writes meanwhile, so never on the shared one, which parallel fixtures write.
+/// </summary>
 public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations, long Events)
 {
     public static async Task<DatabaseSnapshot> TakeAsync(Store store)
     {
         ArgumentNullException.ThrowIfNull(store);
+        if (store.Database.IsShared)
+        {
+            throw new InvalidOperationException(
+                "Other fixtures write to the shared database in parallel: compare whole tables on a database of the fixture's own (TestDatabase.OwnAsync).");
+        }
+
         var row = await store.QueryAsync<DatabaseSnapshot>(
             """
             SELECT (SELECT count(*) FROM products) AS Products,

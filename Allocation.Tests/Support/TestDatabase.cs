@@ -5,8 +5,10 @@ using Npgsql;
 namespace Allocation.Tests.Support;
 
 /// <summary>
-/// The suite's database: a fresh, migrated database on the server named by ALLOCATION_TEST_DATABASE,
-/// or on a private cluster started for this run. Created on first use, removed when the run ends.
+/// A fresh, migrated database on the server named by ALLOCATION_TEST_DATABASE, or on a private
+/// cluster started for this run. The shared one (<see cref="SharedAsync"/>) is created on first use
+/// and removed when the run ends; fixtures that run in parallel with others and compare whole
+/// tables take one of their own (<see cref="OwnAsync"/>).
 /// </summary>
 public sealed class TestDatabase
 {
@@ -18,11 +20,12 @@ public sealed class TestDatabase
     private readonly string _adminConnectionString;
     private readonly string _name;
 
-    private TestDatabase(string adminConnectionString, string name, PrivatePostgres? cluster)
+    private TestDatabase(string adminConnectionString, string name, PrivatePostgres? cluster, bool shared)
     {
         _adminConnectionString = adminConnectionString;
         _name = name;
         Cluster = cluster;
+        IsShared = shared;
         ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
         var server = new NpgsqlConnectionStringBuilder(adminConnectionString);
         ServiceConnectionString = new NpgsqlConnectionStringBuilder
@@ -50,15 +53,21 @@ public sealed class TestDatabase
 
     public NpgsqlDataSource DataSource { get; }
 
-    /// <summary>The private cluster, when the suite started one.</summary>
+    /// <summary>The private cluster started with this database (and stopped when it is disposed), if any.</summary>
     public PrivatePostgres? Cluster { get; }
+
+    /// <summary>
+    /// The suite's shared database, which fixtures running in parallel write at the same time:
+    /// tests on it see only their own rows (unique names), never whole tables.
+    /// </summary>
+    public bool IsShared { get; }
 
     public static async Task<TestDatabase> SharedAsync()
     {
         await Gate.WaitAsync();
         try
         {
-            return _shared ??= await CreateAsync();
+            return _shared ??= await CreateAsync(privateCluster: false, durable: false, shared: true);
         }
         finally
         {
@@ -76,10 +85,23 @@ public sealed class TestDatabase
     }
 
     /// <summary>
+    /// A new migrated database of the caller's own on the shared database's server (no new cluster),
+    /// dropped when disposed: nothing else writes to it.
+    /// </summary>
+    public static async Task<TestDatabase> OwnAsync()
+    {
+        var shared = await SharedAsync();
+        return await CreateOnAsync(shared._adminConnectionString, cluster: null, shared: false);
+    }
+
+    /// <summary>
     /// A new migrated database: on a private cluster of its own when asked for (durable unless told
     /// otherwise), else on the configured server or, when none is configured, on a non-durable private cluster.
     /// </summary>
-    public static async Task<TestDatabase> CreateAsync(bool privateCluster = false, bool durable = true)
+    public static Task<TestDatabase> CreateAsync(bool privateCluster = false, bool durable = true) =>
+        CreateAsync(privateCluster, durable, shared: false);
+
+    private static async Task<TestDatabase> CreateAsync(bool privateCluster, bool durable, bool shared)
     {
         var configured = Environment.GetEnvironmentVariable(ServerVariable);
         PrivatePostgres? cluster = null;
@@ -89,15 +111,20 @@ public sealed class TestDatabase
             configured = cluster.ConnectionString("postgres");
         }
 
+        return await CreateOnAsync(configured, cluster, shared);
+    }
+
+    private static async Task<TestDatabase> CreateOnAsync(string adminConnectionString, PrivatePostgres? cluster, bool shared)
+    {
         var name = "allocation_test_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = NpgsqlDataSource.Create(configured))
+        await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
         await using (var create = admin.CreateCommand($"CREATE DATABASE {name}"))
         {
             // The name is generated above from a GUID: an identifier cannot be a parameter.
             await create.ExecuteNonQueryAsync();
         }
 
-        var database = new TestDatabase(configured, name, cluster);
+        var database = new TestDatabase(adminConnectionString, name, cluster, shared);
         await new DatabaseMigrator(database.ConnectionString, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
         return database;
     }

@@ -8,8 +8,11 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// <summary>
 /// A private, durable PostgreSQL cluster with default settings (max_connections 100) and API
 /// processes on it started with the service's own connection defaults, as deployed. Each fixture
-/// gets its own, so a fault done to one never reaches another test.
+/// gets its own, so a fault done to one never reaches another test. Every fault fixture runs alone
+/// (the attribute is inherited): its answers are held to deadlines that other work on the same
+/// cores would push them past.
 /// </summary>
+[NonParallelizable]
 public abstract partial class FaultFixture
 {
     /// <summary>The service's request deadline (Limits:RequestTimeout).</summary>

@@ -9,7 +9,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// (100). Each instance keeps to its own pool (2 × cores + 4 connections by default), so a burst
 /// never runs the server out of connections and never surfaces as a 5xx.
 /// </summary>
-[NonParallelizable]
 public class FleetConnectionBudgetTests : FaultFixture
 {
     /// <summary>Per instance: DbUp's own connection (it opens it from the connection string) and the sampler, the tests' store.</summary>

@@ -8,7 +8,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// instance and ends in a 201, an out-of-stock 400 or, after the retry budget, a 409 with
 /// Retry-After; never a timeout or an unavailable from contention alone.
 /// </summary>
-[NonParallelizable]
 public class HotSkuTests : FaultFixture
 {
     [Test]

@@ -9,7 +9,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// requests are in flight. Every answer still comes within the deadline, as a 2xx or a 503/504
 /// problem; after SIGCONT the service recovers by itself, and the database holds every 201.
 /// </summary>
-[NonParallelizable]
 public class HungDatabaseTests : FaultFixture
 {
     private const int InFlight = 150;

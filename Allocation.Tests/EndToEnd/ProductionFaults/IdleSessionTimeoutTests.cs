@@ -8,7 +8,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// idle (SQLSTATE 57P05). A broken idle connection is never the caller's problem: the next
 /// requests succeed.
 /// </summary>
-[NonParallelizable]
 public class IdleSessionTimeoutTests : FaultFixture
 {
     private const string IdleSessionTimeout = "idle_session_timeout";

@@ -7,7 +7,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// (SQLSTATE 25006 on every write). Writes answer 503 with Retry-After, reads keep working,
 /// nothing is written, and writes work again once the server is writable, without a restart.
 /// </summary>
-[NonParallelizable]
 public class ReadOnlyFailoverTests : FaultFixture
 {
     private const string ReadOnly = "default_transaction_read_only";

@@ -8,7 +8,6 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// and someone else holds the product's row lock. The service gives a retryable problem within
 /// its deadline, never a 500 or 504, and writes nothing.
 /// </summary>
-[NonParallelizable]
 public class ServerTimeoutTests : FaultFixture
 {
     [Test]

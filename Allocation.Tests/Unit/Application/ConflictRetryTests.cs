@@ -99,7 +99,9 @@ public class ConflictRetryTests
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(ConflictRetry.FreshConnectionRetries + 1));
     }
 
+    /// <remarks>Alone: it holds the retries to a wall-clock bound.</remarks>
     [Test]
+    [NonParallelizable]
     public async Task Retries_stop_when_the_time_budget_is_spent_even_with_attempts_left()
     {
         var conflicts = Enumerable.Repeat<Exception?>(new ConcurrencyConflict("lost"), 100).ToArray();

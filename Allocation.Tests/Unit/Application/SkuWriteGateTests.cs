@@ -39,7 +39,9 @@ public class SkuWriteGateTests
         turn.Should().BeNull();
     }
 
+    /// <remarks>Alone: a stall of a second between entering and giving up would turn "busy" into "stuck".</remarks>
     [Test]
+    [NonParallelizable]
     public async Task Giving_up_behind_busy_writers_is_contention_but_behind_a_stuck_one_the_store_is_unavailable()
     {
         // Generous margins: a loaded two-core machine can stall a thread for a few hundred milliseconds.
