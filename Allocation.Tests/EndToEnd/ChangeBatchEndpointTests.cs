@@ -8,6 +8,9 @@ namespace Allocation.Tests.EndToEnd;
 
 public class ChangeBatchEndpointTests : ApiFixture
 {
+    /// <summary>One test checks that a refused change writes nothing at all.</summary>
+    protected override bool NeedsItsOwnDatabase => true;
+
     private Task<HttpResponseMessage> PatchAsync(string reference, object body) =>
         Client.PatchAsync(new Uri($"/batches/{Uri.EscapeDataString(reference)}", UriKind.Relative), JsonContent.Create(body));
 
