@@ -47,6 +47,35 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
         _added.Add(product);
     }
 
+    /// <summary>
+    /// True when the whole flush is one statement: one product loaded, no product added, and a change
+    /// that is a single statement (an allocation, a deallocation, a refusal). Then COMMIT can travel
+    /// with it in one round trip (<see cref="FlushAndCommitAsync"/>): nothing can fail between them.
+    /// </summary>
+    public bool IsOneStatement =>
+        _added.Count == 0
+        && _loaded.Count(p => p.Events.Count > 0) <= 1
+        && _loaded.All(p => StateChanges(p.Events).Count <= 1);
+
+    /// <summary>
+    /// Writes the one statement of <see cref="IsOneStatement"/> and COMMIT in one round trip (Npgsql
+    /// sends a multi-statement command as one batch with one Sync): when the statement fails, the
+    /// server skips the COMMIT and the transaction rolls back; when it loses the version check it has
+    /// written nothing (guarantee 11), so the COMMIT commits nothing.
+    /// </summary>
+    /// <exception cref="ConcurrencyConflict">Another writer changed the product first.</exception>
+    public async Task FlushAndCommitAsync(CancellationToken cancellationToken)
+    {
+        var product = _loaded.FirstOrDefault(p => p.Events.Count > 0);
+        if (product is null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+
+        await StoreAsync(product, cancellationToken, commit: true);
+    }
+
     /// <summary>Writes every tracked product's changes and events; called by the unit of work before it commits.</summary>
     /// <exception cref="ConcurrencyConflict">Another writer changed (or created) one of the products first.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -104,7 +133,10 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     /// the first state change (one round trip for an allocation); any further state changes follow
     /// under the row lock it took.
     /// </summary>
-    private async Task StoreAsync(Product product, CancellationToken cancellationToken)
+    /// <param name="product">The product whose changes are stored.</param>
+    /// <param name="cancellationToken">Cancels the statements.</param>
+    /// <param name="commit">The changes are one statement and COMMIT goes with it.</param>
+    private async Task StoreAsync(Product product, CancellationToken cancellationToken, bool commit = false)
     {
         if (product.Events.Count == 0)
         {
@@ -119,7 +151,8 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
         first.Add("EventIds", events.Select(_ => Guid.CreateVersion7()).ToArray());
         first.Add("EventTypes", events.Select(e => e.Type).ToArray());
         first.Add("EventData", events.Select(e => e.Data).ToArray());
-        var firstSql = ProductSql.VersionMove + (changes.Count > 0 ? Sql(changes[0]) : ProductSql.NoStateChange);
+        var firstSql = ProductSql.VersionMove + (changes.Count > 0 ? Sql(changes[0]) : ProductSql.NoStateChange)
+            + (commit ? ProductSql.AndCommit : "");
         if (await ExecuteAsync(firstSql, first, changes.Count > 0 ? changes[0] : null, cancellationToken) is null)
         {
             throw new ConcurrencyConflict($"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.");

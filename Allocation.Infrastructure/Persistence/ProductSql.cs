@@ -78,6 +78,15 @@ internal static class ProductSql
 
         """;
 
+    /// <summary>
+    /// Appended to a use case's only statement: the commit goes in the same round trip. The statement's
+    /// own result is still the first one read.
+    /// </summary>
+    public const string AndCommit = """
+        ;
+        COMMIT
+        """;
+
     // The changes themselves: each follows VersionMove or VersionHeld and reads from version_check.
 
     /// <summary>For a change that is only news (a line found no room): the version move and the events.</summary>

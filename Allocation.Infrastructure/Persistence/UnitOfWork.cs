@@ -63,6 +63,14 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
+        if (_products.IsOneStatement)
+        {
+            // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
+            // flight from the start, so a broken connection here means "may be stored", never "retry".
+            await RunAsync(_products.FlushAndCommitAsync, cancellationToken, committing: true);
+            return;
+        }
+
         // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
         await RunAsync(_products.FlushAsync, cancellationToken);
         await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
