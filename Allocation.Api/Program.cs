@@ -48,7 +48,6 @@ builder.Services
         json.JsonSerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         json.JsonSerializerOptions.PropertyNameCaseInsensitive = false;
         json.JsonSerializerOptions.AllowDuplicateProperties = false;
-        json.JsonSerializerOptions.TypeInfoResolverChain.Insert(0, Allocation.Api.Contracts.ApiJsonContext.Default);
     })
     .ConfigureApiBehaviorOptions(api => api.InvalidModelStateResponseFactory = ModelStateProblems.Create);
 builder.Services.AddOptions<MvcOptions>().Configure<IOptions<JsonOptions>, ILoggerFactory>((mvc, json, logs) =>
