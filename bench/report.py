@@ -46,6 +46,10 @@ def ratio(scale, c):
     return statistics.median(api[k] / pg[k] for k in api if k in pg and pg[k] > 0)
 
 
+def p99_ratio(scale, c):
+    return median(scale, c, "allocate", "p99_ms") / median(scale, c, "pgbench", "p99_ms")
+
+
 lines = []
 out = lines.append
 out("# Benchmarks" if not args.smoke else "# Benchmark smoke run (not a measurement)")
@@ -61,13 +65,14 @@ out("- **read**: wrk getting `/allocations/{orderid}` for random earlier orders 
 out("- Scales: small = 1,000 SKUs x 3 batches with 10,000 earlier allocations; large = 100,000 SKUs x 3 batches "
     "(300,000 batches) with 1,000,000 earlier allocations.")
 out("")
-out("| scale | conns | allocate req/s | p50 ms | p90 ms | p99 ms | pgbench tps | API / pgbench | API CPU µs per allocate | read req/s | read p99 ms | API CPU µs per read | non-2xx | API peak RSS MB |")
-out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+out("| scale | conns | allocate req/s | p50 ms | p90 ms | p99 ms | pgbench tps | pgbench p99 ms | API / pgbench | API p99 / pgbench p99 | API CPU µs per allocate | read req/s | read p99 ms | API CPU µs per read | non-2xx | API peak RSS MB |")
+out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for s in scales:
     for c in conns:
         out(f"| {s} | {c} | {median(s, c, 'allocate', 'rps'):,.0f} | {median(s, c, 'allocate', 'p50_ms'):.2f} | "
             f"{median(s, c, 'allocate', 'p90_ms'):.2f} | {median(s, c, 'allocate', 'p99_ms'):.2f} | "
-            f"{median(s, c, 'pgbench', 'rps'):,.0f} | {ratio(s, c):.2f} | {median(s, c, 'allocate', 'api_cpu_us'):.0f} | "
+            f"{median(s, c, 'pgbench', 'rps'):,.0f} | {median(s, c, 'pgbench', 'p99_ms'):.2f} | {ratio(s, c):.2f} | "
+            f"{p99_ratio(s, c):.2f} | {median(s, c, 'allocate', 'api_cpu_us'):.0f} | "
             f"{median(s, c, 'read', 'rps'):,.0f} | {median(s, c, 'read', 'p99_ms'):.2f} | {median(s, c, 'read', 'api_cpu_us'):.0f} | "
             f"{total(s, c, 'allocate', 'non2xx') + total(s, c, 'read', 'non2xx')} | {rss_mb.get(s, float('nan')):.0f} |")
 out("")
@@ -75,7 +80,14 @@ out("")
 checks = []
 for s in scales:
     checks.append((f"{s}: allocate at 8 connections >= 0.8 x pgbench", ratio(s, 8) >= 0.8, f"{ratio(s, 8):.2f}"))
+    if 64 in conns:
+        checks.append((f"{s}: allocate at 64 connections >= 0.9 x pgbench", ratio(s, 64) >= 0.9, f"{ratio(s, 64):.2f}"))
     checks.append((f"{s}: p99 at 8 connections < 25 ms", median(s, 8, "allocate", "p99_ms") < 25, f"{median(s, 8, 'allocate', 'p99_ms'):.2f} ms"))
+    checks.append((f"{s}: p99 at 8 connections <= 2 x pgbench's p99", p99_ratio(s, 8) <= 2, f"{p99_ratio(s, 8):.2f}"))
+    checks.append((f"{s}: API CPU per allocation at 8 connections <= 150 µs", median(s, 8, "allocate", "api_cpu_us") <= 150,
+                   f"{median(s, 8, 'allocate', 'api_cpu_us'):.0f} µs"))
+    checks.append((f"{s}: API CPU per read at 8 connections <= 50 µs", median(s, 8, "read", "api_cpu_us") <= 50,
+                   f"{median(s, 8, 'read', 'api_cpu_us'):.0f} µs"))
     checks.append((f"{s}: API peak RSS < 250 MB", rss_mb.get(s, 1e9) < 250, f"{rss_mb.get(s, float('nan')):.0f} MB"))
     bad = sum(total(s, c, k, f) for c in conns for k in ("allocate", "read") for f in ("non2xx", "errors"))
     checks.append((f"{s}: zero non-2xx responses and socket errors", bad == 0, str(bad)))
