@@ -94,6 +94,8 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
     },
 });
 
+builder.Services.AddAllocationRateLimiting(configuration);
+
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
@@ -107,6 +109,9 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestTimeouts();
+// After authentication (once it exists), so that a caller is known by its token; before authorisation,
+// so that a flood without a valid token is limited too (by address).
+app.UseRateLimiter();
 
 if (swaggerEnabled)
 {
@@ -122,7 +127,7 @@ app.MapHealthChecks("/health", new()
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
     },
 }).DisableRequestTimeout().WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
-app.MapControllers();
+app.MapControllers().RequireRateLimiting(RateLimiting.PolicyName);
 
 app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));
 

@@ -14,6 +14,7 @@ public static class ProblemTypes
     public const string ConcurrencyConflict = Prefix + "concurrency-conflict";
     public const string ServiceUnavailable = Prefix + "service-unavailable";
     public const string Timeout = Prefix + "timeout";
+    public const string TooManyRequests = Prefix + "too-many-requests";
     public const string BadRequest = Prefix + "bad-request";
     public const string PayloadTooLarge = Prefix + "payload-too-large";
     public const string Internal = Prefix + "internal";
