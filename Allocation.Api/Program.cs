@@ -94,6 +94,8 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
     },
 });
 
+builder.Services.AddAllocationAuthentication(configuration);
+
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
@@ -113,6 +115,8 @@ if (swaggerEnabled)
     app.UseSwagger();
     app.UseSwaggerUI(ui => ui.DocumentTitle = "Allocation API");
 }
+
+app.UseAllocationAuthentication();
 
 app.MapHealthChecks("/health", new()
 {

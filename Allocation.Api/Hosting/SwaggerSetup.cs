@@ -27,6 +27,8 @@ internal static class SwaggerSetup
 
             options.SupportNonNullableReferenceTypes();
             options.OperationFilter<CommonResponses.Documentation>();
+            options.AddSecurityDefinition(AuthorizationResponses.Documentation.SchemeName, AuthorizationResponses.Documentation.Scheme);
+            options.OperationFilter<AuthorizationResponses.Documentation>();
         });
         return services;
     }
