@@ -65,6 +65,7 @@ public class ReadEndpointTests : ApiFixture
     {
         var document = await (await Client.GetAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
+        document.GetProperty("openapi").GetString().Should().StartWith("3.1", "3.0 allows no scopes in an HTTP bearer requirement");
 
         (string Path, string Method, string Scope, string[] Codes)[] expected =
         [
