@@ -94,6 +94,7 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
     },
 });
 
+builder.Services.AddAllocationAuthentication(configuration);
 builder.Services.AddAllocationRateLimiting(configuration);
 
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
@@ -109,15 +110,18 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestTimeouts();
-// After authentication (once it exists), so that a caller is known by its token; before authorisation,
-// so that a flood without a valid token is limited too (by address).
-app.UseRateLimiter();
 
 if (swaggerEnabled)
 {
     app.UseSwagger();
     app.UseSwaggerUI(ui => ui.DocumentTitle = "Allocation API");
 }
+
+app.UseAllocationAuthentication();
+// Between the two: a caller is known by its token, and a flood without a valid one is limited
+// (by address) before authorisation refuses it.
+app.UseRateLimiter();
+app.UseAuthorization();
 
 app.MapHealthChecks("/health", new()
 {

@@ -1,6 +1,9 @@
 using System.Net;
 using Allocation.Api.Errors;
+using Allocation.Api.Hosting;
 using Allocation.Tests.Support;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Allocation.Tests.EndToEnd;
 
@@ -79,4 +82,46 @@ public class RateLimitTests
             (await client.GetAsync("/health")).StatusCode.Should().Be(HttpStatusCode.OK, "health checks are not limited");
         }
     }
+
+    [Test]
+    public async Task Each_client_has_its_own_bucket_and_callers_without_a_token_share_their_address()
+    {
+        await using var api = ApiFactory.Start(_database.ConnectionString, TinyLimits);
+        using var orders = api.CreateClient();
+        using var purchasing = api.CreateClient();
+        purchasing.DefaultRequestHeaders.Authorization = TestTokens.Header(TokenFor(client: "purchasing"));
+        using var anonymous = api.CreateClient();
+        anonymous.DefaultRequestHeaders.Authorization = null;
+        var (sku, batch) = (Unique.Sku(), Unique.BatchRef());
+        for (var write = 0; write < 3; write++)
+        {
+            await orders.AddBatchAsync($"{batch}-{write}", sku, 10);
+        }
+
+        (await orders.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 1 })).StatusCode
+            .Should().Be(HttpStatusCode.TooManyRequests);
+        (await purchasing.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 1 })).StatusCode
+            .Should().Be(HttpStatusCode.Created, "another client's writes are counted apart");
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            (await anonymous.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 1 })).StatusCode
+                .Should().Be(HttpStatusCode.Unauthorized);
+        }
+
+        using var flooding = await anonymous.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 1 });
+        await flooding.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, ProblemTypes.TooManyRequests);
+        (await purchasing.PostJsonAsync("/allocate", new { orderid = Unique.OrderId(), sku, qty = 1 })).StatusCode
+            .Should().Be(HttpStatusCode.Created, "a flood without a token does not use up a client's bucket");
+    }
+
+    /// <summary>A valid token with every scope, issued to another client than the suite's default.</summary>
+    private static string TokenFor(string client) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = TestTokens.Issuer,
+        Audience = TestTokens.Audience,
+        Expires = DateTime.UtcNow.AddHours(1),
+        Claims = new Dictionary<string, object> { ["sub"] = "someone", ["client_id"] = client, ["scope"] = string.Join(' ', Scopes.All) },
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(TestTokens.Key), SecurityAlgorithms.HmacSha256),
+    });
 }
