@@ -30,7 +30,8 @@ internal sealed class ProblemAuthorizationResultHandler(IProblemDetailsService p
             await context.ChallengeAsync(JwtBearerDefaults.AuthenticationScheme);
             var failure = (await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Failure;
             await WriteAsync(context, StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Authentication required",
-                $"{Explain(failure)} This request needs a bearer token with the scope {string.Join(", ", scopes)}.", scopes);
+                scopes.Count == 0 ? $"{Explain(failure)} This request needs a bearer token."
+                    : $"{Explain(failure)} This request needs a bearer token with the scope {string.Join(", ", scopes)}.", scopes);
             return;
         }
 
