@@ -94,6 +94,9 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
     },
 });
 
+builder.Services.AddAllocationAuthentication(configuration);
+builder.Services.AddAllocationRateLimiting(configuration);
+
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
@@ -114,6 +117,12 @@ if (swaggerEnabled)
     app.UseSwaggerUI(ui => ui.DocumentTitle = "Allocation API");
 }
 
+app.UseAllocationAuthentication();
+// Between the two: a caller is known by its token, and a flood without a valid one is limited
+// (by address) before authorisation refuses it.
+app.UseRateLimiter();
+app.UseAuthorization();
+
 app.MapHealthChecks("/health", new()
 {
     ResponseWriter = (context, report) =>
@@ -122,7 +131,7 @@ app.MapHealthChecks("/health", new()
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
     },
 }).DisableRequestTimeout().WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
-app.MapControllers();
+app.MapControllers().RequireRateLimiting(RateLimiting.PolicyName);
 
 app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));
 

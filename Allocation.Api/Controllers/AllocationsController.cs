@@ -1,6 +1,8 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
+using Allocation.Api.Hosting;
 using Allocation.Application.Allocations;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Allocation.Api.Controllers;
@@ -17,6 +19,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="201">Allocated: the batch that holds the line.</response>
     /// <response code="400">Invalid sku, out of stock, or a field is missing or invalid.</response>
     /// <response code="409">The order already holds this SKU with another quantity, or the SKU was too contended (retry after Retry-After).</response>
+    [Authorize(Policy = Scopes.AllocationWrite)]
     [HttpPost("allocate")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
@@ -34,6 +37,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <response code="200">Deallocated: the batch that held the line.</response>
     /// <response code="400">A field is missing or invalid, or the body is not JSON.</response>
     /// <response code="404">The order has no allocation for this SKU.</response>
+    [Authorize(Policy = Scopes.AllocationWrite)]
     [HttpPost("deallocate")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchReferenceResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
@@ -47,6 +51,7 @@ public sealed class AllocationsController(AllocationService allocations) : Contr
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <response code="200">The order's SKUs and their batches.</response>
     /// <response code="404">The order has no allocation.</response>
+    [Authorize(Policy = Scopes.AllocationRead)]
     [HttpGet("allocations/{orderId}")]
     [HttpHead("allocations/{orderId}")]
     [ProducesResponseType<IReadOnlyList<OrderAllocationResponse>>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]

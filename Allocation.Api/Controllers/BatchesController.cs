@@ -1,6 +1,8 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
+using Allocation.Api.Hosting;
 using Allocation.Application.Batches;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Allocation.Api.Controllers;
@@ -14,6 +16,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <response code="201">The batch was added; Location points at it.</response>
     /// <response code="400">A field is missing or invalid, or the body is not JSON.</response>
     /// <response code="409">A batch with this reference already exists, or the SKU was too contended (retry after Retry-After).</response>
+    [Authorize(Policy = Scopes.StockWrite)]
     [HttpPost("add_batch")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchResponse>(StatusCodes.Status201Created, MediaTypeNames.Application.Json)]
@@ -40,6 +43,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <response code="200">Changed (or already so): the batch, and what happened to its lines.</response>
     /// <response code="400">No field given, a field is invalid, or the body is not JSON.</response>
     /// <response code="404">No batch has this reference.</response>
+    [Authorize(Policy = Scopes.StockWrite)]
     [HttpPatch("batches/{reference}")]
     [Consumes(MediaTypeNames.Application.Json)]
     [ProducesResponseType<BatchChangeResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
@@ -55,6 +59,7 @@ public sealed class BatchesController(BatchService batches) : ControllerBase
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <response code="200">The batch.</response>
     /// <response code="404">No batch has this reference.</response>
+    [Authorize(Policy = Scopes.AllocationRead)]
     [HttpGet("batches/{reference}")]
     [HttpHead("batches/{reference}")]
     [ProducesResponseType<BatchResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]

@@ -1,6 +1,8 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
+using Allocation.Api.Hosting;
 using Allocation.Application.Events;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Allocation.Api.Controllers;
@@ -21,6 +23,7 @@ public sealed class EventsController(EventFeedService feed) : ControllerBase
     /// <param name="cancellationToken">Cancelled when the client goes away.</param>
     /// <response code="200">The events after `after`, at most `limit`, and the cursor to read on from.</response>
     /// <response code="400">`after` is not a cursor this feed returned, or `limit` is outside 1 to 1,000.</response>
+    [Authorize(Policy = Scopes.AllocationRead)]
     [HttpGet("events")]
     [HttpHead("events")]
     [ProducesResponseType<EventFeedResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]

@@ -14,9 +14,12 @@ public static class ProblemTypes
     public const string ConcurrencyConflict = Prefix + "concurrency-conflict";
     public const string ServiceUnavailable = Prefix + "service-unavailable";
     public const string Timeout = Prefix + "timeout";
+    public const string TooManyRequests = Prefix + "too-many-requests";
     public const string BadRequest = Prefix + "bad-request";
     public const string PayloadTooLarge = Prefix + "payload-too-large";
     public const string Internal = Prefix + "internal";
+    public const string Unauthenticated = Prefix + "unauthenticated";
+    public const string InsufficientScope = Prefix + "insufficient-scope";
 
     /// <summary>For status codes the framework produces itself (404 route, 405, 415).</summary>
     public static string ForStatus(int status) => Prefix + "http-" + status.ToString(System.Globalization.CultureInfo.InvariantCulture);

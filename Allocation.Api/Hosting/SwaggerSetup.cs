@@ -1,4 +1,6 @@
 using System.Reflection;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.Swagger;
 
 namespace Allocation.Api.Hosting;
 
@@ -7,6 +9,9 @@ internal static class SwaggerSetup
     public static IServiceCollection AddAllocationSwagger(this IServiceCollection services)
     {
         services.AddEndpointsApiExplorer();
+        // OpenAPI 3.1: it lets an HTTP bearer scheme's requirement name the scope each operation needs
+        // (3.0 allows scopes only for OAuth 2.0 and OpenID Connect schemes).
+        services.Configure<SwaggerOptions>(swagger => swagger.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1);
         services.AddSwaggerGen(options =>
         {
             options.SwaggerDoc("v1", new()
@@ -27,6 +32,8 @@ internal static class SwaggerSetup
 
             options.SupportNonNullableReferenceTypes();
             options.OperationFilter<CommonResponses.Documentation>();
+            options.AddSecurityDefinition(AuthorizationResponses.Documentation.SchemeName, AuthorizationResponses.Documentation.Scheme);
+            options.OperationFilter<AuthorizationResponses.Documentation>();
         });
         return services;
     }

@@ -61,31 +61,40 @@ public class ReadEndpointTests : ApiFixture
     }
 
     [Test]
-    public async Task The_openapi_document_describes_every_operation_with_its_responses_and_examples()
+    public async Task The_openapi_document_describes_every_operation_with_its_scope_responses_and_examples()
     {
         var document = await (await Client.GetAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
+        document.GetProperty("openapi").GetString().Should().StartWith("3.1", "3.0 allows no scopes in an HTTP bearer requirement");
 
-        (string Path, string Method, string[] Codes)[] expected =
+        (string Path, string Method, string Scope, string[] Codes)[] expected =
         [
-            ("/add_batch", "post", ["201", "400", "409", "413", "415", "503", "504"]),
-            ("/allocate", "post", ["201", "400", "409", "413", "415", "503", "504"]),
-            ("/deallocate", "post", ["200", "400", "404", "409", "413", "415", "503", "504"]),
-            ("/allocations/{orderId}", "get", ["200", "404", "503", "504"]),
-            ("/batches/{reference}", "get", ["200", "404", "503", "504"]),
-            ("/batches/{reference}", "patch", ["200", "400", "404", "409", "413", "415", "503", "504"]),
-            ("/events", "get", ["200", "400", "503", "504"]),
+            ("/add_batch", "post", "stock:write", ["201", "400", "401", "403", "409", "413", "415", "503", "504"]),
+            ("/allocate", "post", "allocation:write", ["201", "400", "401", "403", "409", "413", "415", "503", "504"]),
+            ("/deallocate", "post", "allocation:write", ["200", "400", "401", "403", "404", "409", "413", "415", "503", "504"]),
+            ("/allocations/{orderId}", "get", "allocation:read", ["200", "401", "403", "404", "503", "504"]),
+            ("/batches/{reference}", "get", "allocation:read", ["200", "401", "403", "404", "503", "504"]),
+            ("/batches/{reference}", "patch", "stock:write", ["200", "400", "401", "403", "404", "409", "413", "415", "503", "504"]),
+            ("/events", "get", "allocation:read", ["200", "400", "401", "403", "503", "504"]),
         ];
-        foreach (var (path, method, codes) in expected)
+        foreach (var (path, method, scope, codes) in expected)
         {
             var operation = paths.GetProperty(path).GetProperty(method);
             operation.GetProperty("summary").GetString().Should().NotBeNullOrWhiteSpace();
+            operation.GetProperty("description").GetString().Should().EndWith($"Requires the scope `{scope}`.", path);
+            operation.GetProperty("security").EnumerateArray().Should().ContainSingle(path).Which.GetProperty("Bearer")
+                .EnumerateArray().Select(s => s.GetString()).Should().Equal([scope], path);
             var responses = operation.GetProperty("responses");
             responses.EnumerateObject().Select(r => r.Name).Should().BeEquivalentTo(codes, path);
             // A bare reason phrase ("Service Unavailable") means nobody described it; descriptions here are sentences.
             responses.EnumerateObject().Should().OnlyContain(
                 r => r.Value.GetProperty("description").GetString()!.EndsWith('.'), $"every response of {path} is described, not just named");
         }
+
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        (bearer.GetProperty("type").GetString(), bearer.GetProperty("scheme").GetString(), bearer.GetProperty("bearerFormat").GetString())
+            .Should().Be(("http", "bearer", "JWT"));
+        document.TryGetProperty("security", out _).Should().BeFalse("health and Swagger need no token, so there is no document-wide requirement");
 
         var schemas = document.GetProperty("components").GetProperty("schemas");
         schemas.GetProperty("AllocateRequest").GetProperty("properties").GetProperty("orderid").GetProperty("example").GetString()

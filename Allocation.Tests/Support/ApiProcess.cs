@@ -13,11 +13,16 @@ public sealed class ApiProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private ApiProcess(Process process, Uri baseAddress)
+    private ApiProcess(Process process, Uri baseAddress, bool bearer)
     {
         _process = process;
         BaseAddress = baseAddress;
         Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (bearer)
+        {
+            Client.DefaultRequestHeaders.Authorization = TestTokens.Header(TestTokens.AllScopes);
+        }
+
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
@@ -34,9 +39,13 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    /// <summary>Starts the built API with the given settings (as environment variables) on a free port.</summary>
+    /// <summary>
+    /// Starts the built API with the given settings (as environment variables) on a free port. It
+    /// trusts the suite's token issuer and <see cref="Client"/> sends a token with every scope, unless
+    /// <paramref name="bearer"/> is false: then neither (the settings must configure authentication).
+    /// </summary>
     public static async Task<ApiProcess> StartAsync(
-        string connectionString, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilHealthy = true)
+        string connectionString, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilHealthy = true, bool bearer = true)
     {
         var port = FreePort.Next();
         var apiDll = Path.Combine(AppContext.BaseDirectory.Replace("Allocation.Tests", "Allocation.Api", StringComparison.Ordinal), "Allocation.Api.dll");
@@ -62,12 +71,12 @@ public sealed class ApiProcess : IAsyncDisposable
                 ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             },
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in (bearer ? TestTokens.Settings() : new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>()))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var api = new ApiProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        var api = new ApiProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"), bearer);
         if (waitUntilHealthy)
         {
             await api.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
