@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Allocation.Api.Errors;
 using Allocation.Api.Hosting;
@@ -95,6 +94,7 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
 });
 
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
+builder.AddObservability();
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
 if (swaggerEnabled)
@@ -114,14 +114,8 @@ if (swaggerEnabled)
     app.UseSwaggerUI(ui => ui.DocumentTitle = "Allocation API");
 }
 
-app.MapHealthChecks("/health", new()
-{
-    ResponseWriter = (context, report) =>
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
-    },
-}).DisableRequestTimeout().WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
+app.MapHealthEndpoints();
+app.MapObservability();
 app.MapControllers();
 
 app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));
