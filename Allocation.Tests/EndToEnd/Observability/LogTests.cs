@@ -8,8 +8,10 @@ namespace Allocation.Tests.EndToEnd.Observability;
 
 /// <summary>
 /// The production log format (JSON lines with scopes) and what never goes into it. The API runs with
-/// every log category at Trace against a database and a broker that are not there, with passwords in
-/// both addresses and a bearer token on every request: the worst case for a leak.
+/// every log category at Trace against a database, a broker and an OTLP collector that are not there,
+/// with passwords in both connection strings, a key in the collector's headers and a bearer token
+/// on every request: the worst case for a leak. Spans are made (OTLP is configured) and fail to
+/// export in the background, which must not hold up any answer.
 /// </summary>
 [NonParallelizable]
 public class LogTests
@@ -17,6 +19,7 @@ public class LogTests
     private const string DatabasePassword = "db-pass-6f1c9e";
     private const string BrokerPassword = "mq-pass-29ab04";
     private const string Token = "eyJhbGciOiJIUzI1NiJ9.token-7d3e55";
+    private const string CollectorKey = "otlp-key-5a8c31";
 
     private static readonly Dictionary<string, string> JsonAtTrace = new()
     {
@@ -38,6 +41,9 @@ public class LogTests
         {
             ["Database:MigrateOnStartup"] = "false",
             ["ConnectionStrings:Broker"] = $"amqp://allocation:{BrokerPassword}@127.0.0.1:{FreePort.Next()}/",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = $"api-key={CollectorKey}",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
         };
         _api = await ApiProcess.StartAsync(NoDatabase(FreePort.Next()), settings, waitUntilHealthy: false);
         await WaitUntilAsync(async () =>
@@ -103,7 +109,7 @@ public class LogTests
 
         foreach (var output in new[] { _api.Output, failing.Output })
         {
-            output.Should().NotContain(DatabasePassword).And.NotContain(BrokerPassword).And.NotContain(Token)
+            output.Should().NotContain(DatabasePassword).And.NotContain(BrokerPassword).And.NotContain(Token).And.NotContain(CollectorKey)
                 .And.NotContainEquivalentOf("Bearer ").And.NotContainEquivalentOf("Password=");
         }
 
