@@ -16,6 +16,10 @@ internal static class Observability
 {
     public const string MetricsPath = "/metrics";
 
+    /// <summary>Request durations and active requests; connections; handled exceptions; rate-limiter decisions.</summary>
+    private static readonly string[] AspNetCoreMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics", "Microsoft.AspNetCore.RateLimiting"];
+
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         var options = ObservabilityOptions.From(builder.Configuration);
@@ -40,11 +44,17 @@ internal static class Observability
             .WithMetrics(metrics =>
             {
                 metrics
-                    .AddAspNetCoreInstrumentation()
+                    // ASP.NET Core's own meters, chosen rather than AddAspNetCoreInstrumentation's all: the
+                    // memory pool's and routing's instruments record several times per request for little news.
+                    .AddMeter(AspNetCoreMeters)
                     .AddMeter(AllocationMetrics.MeterName)
                     .AddInfrastructureInstrumentation()
                     // Scrapes see the latest values: a scrape is cheap, and Prometheus scrapes seconds apart anyway.
                     .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
+                foreach (var perStatement in InfrastructureTelemetry.PerStatementInstruments)
+                {
+                    metrics.AddView(perStatement, MetricStreamConfiguration.Drop);
+                }
                 if (options.OtlpConfigured)
                 {
                     metrics.AddOtlpExporter();

@@ -15,6 +15,19 @@ public static class InfrastructureTelemetry
     /// <summary>The pool's name in Npgsql's metrics (db.client.connection.pool.name): a constant, never the connection string.</summary>
     public const string PoolName = "allocation";
 
+    /// <summary>
+    /// Npgsql's instruments recorded several times on every statement: together they cost more CPU
+    /// than the rest of the metrics, and the request durations already show what a slow database
+    /// does to callers. The host drops them (a view needs the OpenTelemetry SDK, which this project does not reference).
+    /// </summary>
+    public static IReadOnlyList<string> PerStatementInstruments { get; } =
+    [
+        "db.client.operation.duration",
+        "db.client.operation.npgsql.bytes_read",
+        "db.client.operation.npgsql.bytes_written",
+        "db.client.operation.npgsql.executing",
+    ];
+
     /// <summary>Npgsql's command spans (only inside a traced operation, see <see cref="ConfigureDataSource"/>) and the relay's publish spans.</summary>
     public static TracerProviderBuilder AddInfrastructureInstrumentation(this TracerProviderBuilder tracing) =>
         tracing.AddNpgsql().AddSource(RelayTelemetry.Name);
