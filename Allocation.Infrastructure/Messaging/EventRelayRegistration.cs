@@ -35,6 +35,7 @@ public static class EventRelayRegistration
         services.AddSingleton(_ => new AmqpEventPublisher(broker));
         services.AddHostedService<EventRelay>();
         // Only with a broker: in feed-only mode nothing is ever "published", so a backlog would just be the whole outbox.
+        services.AddMetrics(); // the meter factory the gauges need (a no-op when the host has added it)
         services.AddSingleton<OutboxBacklogMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxBacklogMonitor>());
         services.AddHealthChecks().AddCheck<RelayHealthCheck>(
