@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Allocation.Api.Errors;
 using Allocation.Api.Hosting;
@@ -98,6 +97,7 @@ builder.Services.AddAllocationAuthentication(configuration);
 builder.Services.AddAllocationRateLimiting(configuration);
 
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
+builder.AddObservability();
 
 var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
 if (swaggerEnabled)
@@ -123,14 +123,8 @@ app.UseAllocationAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 
-app.MapHealthChecks("/health", new()
-{
-    ResponseWriter = (context, report) =>
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
-    },
-}).DisableRequestTimeout().WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
+app.MapHealthEndpoints();
+app.MapObservability();
 app.MapControllers().RequireRateLimiting(RateLimiting.PolicyName);
 
 app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));

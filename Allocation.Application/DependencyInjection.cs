@@ -10,6 +10,7 @@ public static class DependencyInjection
     public static IServiceCollection AddApplication(this IServiceCollection services)
     {
         services.AddOptions<ConflictRetryOptions>().BindConfiguration(ConflictRetryOptions.SectionName);
+        services.AddSingleton<AllocationMetrics>();
         services.AddSingleton<SkuWriteGate>();
         services.AddSingleton<ConflictRetry>();
         services.AddScoped<BatchService>();

@@ -43,9 +43,10 @@ public sealed class DatabaseMigrator
 
     private async Task MigrateUnguardedAsync(CancellationToken cancellationToken)
     {
+        // Named, so that Npgsql's metrics label these connections with the name rather than the connection string.
+        await using var dataSource = new NpgsqlDataSourceBuilder(_connectionString) { Name = InfrastructureTelemetry.PoolName + "-migrations" }.Build();
         // Several API instances may start at once; one migrates while the others wait on the lock.
-        await using var lockConnection = new NpgsqlConnection(_connectionString);
-        await lockConnection.OpenAsync(cancellationToken);
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", lockConnection))
         {
             take.Parameters.AddWithValue("key", MigrationLockKey);
@@ -55,7 +56,7 @@ public sealed class DatabaseMigrator
         try
         {
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(_connectionString)
+                .PostgresqlDatabase(new DbUp.Postgresql.PostgresqlConnectionManager(dataSource))
                 .WithScriptsEmbeddedInAssembly(typeof(DatabaseMigrator).Assembly, name => name.EndsWith(".sql", StringComparison.Ordinal))
                 .WithTransactionPerScript()
                 .LogTo(new UpgradeLog(_logger))

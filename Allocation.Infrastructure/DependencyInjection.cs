@@ -14,7 +14,7 @@ public static class DependencyInjection
         AppContext.SetSwitch("Npgsql.DisableDateTimeInfinityConversions", true);
         var settings = ConnectionDefaults.Apply(connectionString, Environment.ProcessorCount);
         ReserveThreadsForBlockingCancels(settings.MaxPoolSize);
-        services.AddSingleton(_ => NpgsqlDataSource.Create(settings));
+        services.AddSingleton(_ => InfrastructureTelemetry.ConfigureDataSource(new NpgsqlDataSourceBuilder(settings.ConnectionString)).Build());
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();
         services.AddSingleton<Application.Events.IEventFeed, Events.OutboxFeed>();
@@ -22,9 +22,9 @@ public static class DependencyInjection
         return services;
     }
 
-    /// <summary>The database's health check, named "postgresql".</summary>
+    /// <summary>The database's health check, named "postgresql", tagged <see cref="HealthTags.Ready"/>.</summary>
     public static IHealthChecksBuilder AddDatabaseCheck(this IHealthChecksBuilder checks, TimeSpan timeout) =>
-        checks.AddCheck<DatabaseHealthCheck>("postgresql", timeout: timeout);
+        checks.AddCheck<DatabaseHealthCheck>("postgresql", tags: [HealthTags.Ready], timeout: timeout);
 
     /// <summary>
     /// On a hung server a statement past its command timeout makes Npgsql send PostgreSQL a cancel

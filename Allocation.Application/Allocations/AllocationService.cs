@@ -4,37 +4,53 @@ using Allocation.Domain;
 namespace Allocation.Application.Allocations;
 
 /// <summary>Use cases about order lines: allocate, deallocate, and read an order's allocations.</summary>
-public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry)
+public sealed class AllocationService(
+    IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry, AllocationMetrics? metrics = null)
 {
     /// <summary>Allocates the line to a batch of its SKU. Repeating the same line returns the same batch.</summary>
     /// <returns>The reference of the batch that holds the line.</returns>
     /// <exception cref="InvalidSku">The SKU has no batches.</exception>
     /// <exception cref="OutOfStock">No batch has room for the whole line.</exception>
     /// <exception cref="ConflictingOrderLine">The order already has this SKU with another quantity.</exception>
-    public Task<string> AllocateAsync(string orderId, string sku, int quantity, CancellationToken cancellationToken) =>
-        retry.ExecuteAsync(
-            sku,
-            async ct =>
-            {
-                var line = new OrderLine(orderId, sku, quantity);
-                await using var uow = await unitsOfWork.BeginAsync(ct);
-                var product = await uow.Products.GetAsync(sku, orderId, ct) ?? throw new InvalidSku(sku);
-                string batchReference;
-                try
+    public async Task<string> AllocateAsync(string orderId, string sku, int quantity, CancellationToken cancellationToken)
+    {
+        // Counted once the request's outcome is final, never per attempt: an attempt that lost a race is retried.
+        try
+        {
+            var (batchReference, repeated) = await retry.ExecuteAsync(
+                sku,
+                async ct =>
                 {
-                    batchReference = product.Allocate(line);
-                }
-                catch (OutOfStock)
-                {
-                    // The refusal is an event other services hear about: store it, then answer.
-                    await uow.CommitAsync(ct);
-                    throw;
-                }
+                    var line = new OrderLine(orderId, sku, quantity);
+                    await using var uow = await unitsOfWork.BeginAsync(ct);
+                    var product = await uow.Products.GetAsync(sku, orderId, ct) ?? throw new InvalidSku(sku);
+                    string allocatedTo;
+                    try
+                    {
+                        allocatedTo = product.Allocate(line);
+                    }
+                    catch (OutOfStock)
+                    {
+                        // The refusal is an event other services hear about: store it, then answer.
+                        await uow.CommitAsync(ct);
+                        throw;
+                    }
 
-                await uow.CommitAsync(ct);
-                return batchReference;
-            },
-            cancellationToken);
+                    // An idempotent repeat changes nothing, so it records no event.
+                    var isRepeat = product.Events.Count == 0;
+                    await uow.CommitAsync(ct);
+                    return (allocatedTo, isRepeat);
+                },
+                cancellationToken);
+            metrics?.Allocation(repeated ? AllocationOutcome.Repeated : AllocationOutcome.Allocated);
+            return batchReference;
+        }
+        catch (Exception refusal) when (metrics is not null && OutcomeOf(refusal) is { } outcome)
+        {
+            metrics.Allocation(outcome);
+            throw;
+        }
+    }
 
     /// <summary>Gives back the order's line for this SKU.</summary>
     /// <returns>The reference of the batch that held the line.</returns>
@@ -65,4 +81,13 @@ public sealed class AllocationService(IUnitOfWorkFactory unitsOfWork, IAllocatio
         var allocations = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
         return allocations.Count > 0 ? allocations : throw new OrderAllocationsNotFound(orderId);
     }
+
+    private static AllocationOutcome? OutcomeOf(Exception refusal) => refusal switch
+    {
+        OutOfStock => AllocationOutcome.OutOfStock,
+        InvalidSku => AllocationOutcome.InvalidSku,
+        ConflictingOrderLine => AllocationOutcome.ConflictingOrderLine,
+        ConcurrencyConflict => AllocationOutcome.ConflictGaveUp,
+        _ => null,
+    };
 }

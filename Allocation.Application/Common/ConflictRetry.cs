@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,11 +12,9 @@ namespace Allocation.Application.Common;
 /// that broke before anything was committed (a pooled connection the server had closed) costs the
 /// caller nothing either: the use case runs again at once on a fresh one (a bounded number of times).
 /// </summary>
-public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options, SkuWriteGate gate, ILogger<ConflictRetry> logger)
+public sealed partial class ConflictRetry(
+    IOptions<ConflictRetryOptions> options, SkuWriteGate gate, ILogger<ConflictRetry> logger, AllocationMetrics? metrics = null)
 {
-    private static readonly Meter Meter = new("Allocation.Application");
-    private static readonly Counter<long> Retries = Meter.CreateCounter<long>("allocation.conflict_retries");
-
     /// <summary>
     /// Runs on a fresh connection after a broken one. One is the intent; a few more because a burst of
     /// requests can draw several dead pooled connections before the pool has been cleared of them.
@@ -58,7 +55,7 @@ public sealed partial class ConflictRetry(IOptions<ConflictRetryOptions> options
                         $"The product kept changing under this request; gave up after {attemptNumber} attempts.", conflict);
                 }
 
-                Retries.Add(1);
+                metrics?.ConflictRetried();
                 LogRetry(logger, attemptNumber, delay.TotalMilliseconds, conflict.Message);
                 await Task.Delay(delay, cancellationToken);
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RabbitMQ.Client;
 
 namespace Allocation.Infrastructure.Messaging;
@@ -55,10 +56,11 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(events);
         var channel = _channel ?? throw new InvalidOperationException("Not connected.");
+        using var publishing = RelayTelemetry.StartPublish(events.Count);
         var publishes = new List<(long Id, Task Confirm)>(events.Count);
         foreach (var outboxEvent in events)
         {
-            publishes.Add((outboxEvent.Id, Publish(channel, outboxEvent, cancellationToken)));
+            publishes.Add((outboxEvent.Id, Publish(channel, outboxEvent, publishing, cancellationToken)));
         }
 
         try
@@ -78,6 +80,11 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
             { IsCanceled: true } => new OperationCanceledException("The broker did not confirm in time."),
             _ => failed.Exception!.InnerException,
         };
+        if (failure is not null)
+        {
+            RelayTelemetry.Failed(publishing, failure);
+        }
+
         return new PublishOutcome(confirmed, failure);
     }
 
@@ -100,7 +107,14 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await ResetAsync();
 
-    internal static BasicProperties Properties(OutboxEvent outboxEvent) => new()
+    internal static BasicProperties Properties(OutboxEvent outboxEvent, Activity? publishing = null)
+    {
+        var properties = CloudEventProperties(outboxEvent);
+        RelayTelemetry.Inject(publishing, properties.Headers!);
+        return properties;
+    }
+
+    private static BasicProperties CloudEventProperties(OutboxEvent outboxEvent) => new()
     {
         MessageId = outboxEvent.EventId.ToString("D"),
         ContentType = CloudEventJson.StructuredContentType,
@@ -120,9 +134,9 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
         },
     };
 
-    private static Task Publish(IChannel channel, OutboxEvent outboxEvent, CancellationToken cancellationToken) =>
+    private static Task Publish(IChannel channel, OutboxEvent outboxEvent, Activity? publishing, CancellationToken cancellationToken) =>
         channel.BasicPublishAsync(
-            Exchange, outboxEvent.Type, mandatory: false, Properties(outboxEvent), CloudEventJson.Serialize(outboxEvent), cancellationToken).AsTask();
+            Exchange, outboxEvent.Type, mandatory: false, Properties(outboxEvent, publishing), CloudEventJson.Serialize(outboxEvent), cancellationToken).AsTask();
 
     private static async Task DisposeQuietlyAsync(Func<ValueTask> dispose)
     {

@@ -34,7 +34,12 @@ public static class EventRelayRegistration
         services.AddSingleton<RelayState>();
         services.AddSingleton(_ => new AmqpEventPublisher(broker));
         services.AddHostedService<EventRelay>();
-        services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(3));
+        // Only with a broker: in feed-only mode nothing is ever "published", so a backlog would just be the whole outbox.
+        services.AddMetrics(); // the meter factory the gauges need (a no-op when the host has added it)
+        services.AddSingleton<OutboxBacklogMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxBacklogMonitor>());
+        services.AddHealthChecks().AddCheck<RelayHealthCheck>(
+            "relay", HealthStatus.Degraded, tags: [HealthTags.Ready], timeout: TimeSpan.FromSeconds(3));
         return services;
     }
 

@@ -25,6 +25,9 @@ public sealed class EventsOptions
     /// <summary>The relay's health is Degraded when the oldest unpublished event has waited longer than this.</summary>
     public TimeSpan RelayDegradedAfter { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How often the outbox backlog behind the allocation.outbox.* gauges is read from the database.</summary>
+    public TimeSpan BacklogSampleInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often an instance deletes expired events.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -38,6 +41,7 @@ public sealed class EventsOptions
         Require(RelayLease >= TimeSpan.FromSeconds(2), nameof(RelayLease), "must be at least 2 s");
         Require(RelayIdleDelay > TimeSpan.Zero, nameof(RelayIdleDelay), "must be positive");
         Require(RelayDegradedAfter > TimeSpan.Zero, nameof(RelayDegradedAfter), "must be positive");
+        Require(BacklogSampleInterval > TimeSpan.Zero, nameof(BacklogSampleInterval), "must be positive");
         Require(PruneInterval > TimeSpan.Zero, nameof(PruneInterval), "must be positive");
         Require(PruneBatchSize is > 0 and <= 100_000, nameof(PruneBatchSize), "must be between 1 and 100000");
     }

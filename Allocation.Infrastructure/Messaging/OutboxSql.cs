@@ -49,6 +49,16 @@ internal static class OutboxSql
         """;
 
     /// <summary>
+    /// The backlog for the gauges: unpublished events (the partial index on them keeps the count to
+    /// the backlog itself, however big the outbox) and the oldest one's wait, as in <see cref="OldestUnpublishedAge"/>.
+    /// </summary>
+    public const string Backlog = """
+        SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS Count,
+               (SELECT extract(epoch FROM now() - occurred_at)::float8
+                FROM outbox WHERE published_at IS NULL ORDER BY txid, id LIMIT 1) AS OldestAgeSeconds
+        """;
+
+    /// <summary>
     /// Deletes up to @batchSize expired events (only published ones when @publishedOnly). Ids grow with
     /// time, so the expired rows are those below the first row still inside the retention: found by
     /// walking the primary key from its start, which stops at once when nothing has expired instead

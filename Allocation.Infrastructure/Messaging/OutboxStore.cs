@@ -34,6 +34,17 @@ internal sealed class OutboxStore(NpgsqlDataSource dataSource)
                 : (TimeSpan?)null,
             cancellationToken);
 
+    /// <summary>How many events wait for the broker, and how long the oldest of them has waited (zero when none).</summary>
+    public Task<(long Count, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken) =>
+        RunAsync(
+            async (connection, token) =>
+            {
+                var row = await connection.QuerySingleAsync<(long Count, double? OldestAgeSeconds)>(
+                    new CommandDefinition(OutboxSql.Backlog, cancellationToken: token));
+                return (row.Count, TimeSpan.FromSeconds(row.OldestAgeSeconds ?? 0));
+            },
+            cancellationToken);
+
     public Task<int> PruneAsync(TimeSpan retention, bool publishedOnly, int batchSize, CancellationToken cancellationToken) =>
         ExecuteAsync(OutboxSql.Prune, new { retention, publishedOnly, batchSize }, cancellationToken);
 
