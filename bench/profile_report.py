@@ -18,6 +18,13 @@ AREAS = [
     ("GC", r"(gc_heap|GCHeap|WKS::|SVR::|gc\.cpp|GCToEEInterface|memset|memmove.*libcoreclr|GcInfoDecoder|ScanStackRoots|GcScanRoots|Thread::GCStackWalk|StackFrameIterator|EECodeManager)"),
     ("JIT", r"libclrjit|TieredCompilation|CallCountingManager"),
     ("kernel: network (loopback TCP)", r"\[kernel\.kallsyms\]\)?$.*|^(tcp_|__tcp|ip_|__ip|loopback|__dev_queue|netif_|__netif|net_rx|sock_|__sock|skb_|__skb|__kfree_skb|inet_|sk_|__sk_|process_backlog|__napi)"),
+    # Authentication and what comes with it, split so that its cost per request can be read off.
+    ("auth: token validation (IdentityModel)", r"Microsoft\.IdentityModel|System\.IdentityModel"),
+    ("auth: HMAC-SHA256 (crypto, OpenSSL)", r"System\.Security\.Cryptography|libcrypto|libSystem\.Security\.Cryptography"),
+    ("auth: claims", r"System\.Security\.Claims"),
+    ("auth: rate limiter", r"RateLimit"),
+    ("auth: authentication handler (JwtBearer)", r"Microsoft\.AspNetCore\.Authentication"),
+    ("auth: authorization (policies, scope handler)", r"Microsoft\.AspNetCore\.Authorization|Allocation\.Api\.Hosting\.Scope"),
     ("Npgsql", r"Npgsql"),
     ("Dapper", r"Dapper"),
     ("FluentValidation", r"FluentValidation"),
@@ -112,7 +119,8 @@ exclusive = collections.Counter()
 inclusive = collections.Counter()
 top_exclusive = collections.Counter()
 top_inclusive = collections.Counter()
-COMPONENTS = {"Npgsql", "Dapper", "FluentValidation", "System.Text.Json", "MVC (filters, model binding, results)", "Routing",
+COMPONENTS = {"auth: token validation (IdentityModel)", "auth: HMAC-SHA256 (crypto, OpenSSL)", "auth: claims", "auth: rate limiter",
+              "auth: authentication handler (JwtBearer)", "auth: authorization (policies, scope handler)", "Npgsql", "Dapper", "FluentValidation", "System.Text.Json", "MVC (filters, model binding, results)", "Routing",
               "Kestrel + HTTP", "other ASP.NET Core middleware", "Allocation (this service)", "Logging, DI, options"}
 owner = collections.Counter()
 

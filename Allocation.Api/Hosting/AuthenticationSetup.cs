@@ -43,6 +43,8 @@ internal static partial class AuthenticationSetup
         {
             // Claims keep their JWT names ("scope", "scp"), not the WS-Federation URIs they would be mapped to.
             bearer.MapInboundClaims = false;
+            bearer.TokenHandlers.Clear();
+            bearer.TokenHandlers.Add(new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false });
             var validation = bearer.TokenValidationParameters;
             // The framework validates the issuer and audience only when they are configured; in
             // Authority mode the issuer comes from the provider's metadata, so insist on both here.
