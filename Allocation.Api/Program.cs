@@ -77,18 +77,13 @@ builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new Req
     TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
     WriteTimeoutResponse = async context =>
     {
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        await ProblemShape.WriteAsync(context, new ProblemDetails
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status504GatewayTimeout,
-                Type = ProblemTypes.Timeout,
-                Title = "Request timed out",
-                Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled. " +
-                    "A write may or may not have been applied: allocate is safe to repeat; read the batch or the order to check others.",
-            },
+            Status = StatusCodes.Status504GatewayTimeout,
+            Type = ProblemTypes.Timeout,
+            Title = "Request timed out",
+            Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled. " +
+                "A write may or may not have been applied: allocate is safe to repeat; read the batch or the order to check others.",
         });
     },
 });

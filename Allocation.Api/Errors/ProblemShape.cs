@@ -21,6 +21,17 @@ internal static class ProblemShape
         problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
     }
 
+    /// <summary>
+    /// Answers with a problem from outside the exception handler and MVC (the request deadline, the
+    /// rate limiter, authorisation), through the same writer and shape as every other problem.
+    /// </summary>
+    public static ValueTask WriteAsync(HttpContext httpContext, ProblemDetails problem)
+    {
+        httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        return httpContext.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
+    }
+
     /// <summary>A problem result for MVC with the same shape as every other problem (<see cref="Customize"/> applied).</summary>
     public static ObjectResult Result(HttpContext httpContext, ProblemDetails problem)
     {

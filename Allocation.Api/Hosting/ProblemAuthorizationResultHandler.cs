@@ -14,7 +14,7 @@ namespace Allocation.Api.Hosting;
 /// valid token, 403 naming the missing scope when the token lacks it (RFC 6750 §3). It runs before
 /// model binding, so a refused request's body is never read and nothing reaches the database.
 /// </summary>
-internal sealed class ProblemAuthorizationResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+internal sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -61,11 +61,10 @@ internal sealed class ProblemAuthorizationResultHandler(IProblemDetailsService p
         _ => "The bearer token is not a valid token.",
     };
 
-    private Task WriteAsync(HttpContext context, int status, string type, string title, string detail, IReadOnlyList<string> scopes)
+    private static Task WriteAsync(HttpContext context, int status, string type, string title, string detail, IReadOnlyList<string> scopes)
     {
-        context.Response.StatusCode = status;
         var problem = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail };
         problem.Extensions["requiredScopes"] = scopes;
-        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
+        return ProblemShape.WriteAsync(context, problem).AsTask();
     }
 }

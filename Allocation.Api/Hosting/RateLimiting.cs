@@ -84,18 +84,13 @@ internal static class RateLimiting
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
 
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        await ProblemShape.WriteAsync(context, new ProblemDetails
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Type = ProblemTypes.TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"This caller sent more than {bucket.PermitLimit} {(isRead ? "reads" : "writes")} per " +
-                    $"{bucket.Window.TotalSeconds:0.###} s to this instance. Retry after {seconds} s.",
-            },
+            Status = StatusCodes.Status429TooManyRequests,
+            Type = ProblemTypes.TooManyRequests,
+            Title = "Too many requests",
+            Detail = $"This caller sent more than {bucket.PermitLimit} {(isRead ? "reads" : "writes")} per " +
+                $"{bucket.Window.TotalSeconds:0.###} s to this instance. Retry after {seconds} s.",
         });
     }
 
