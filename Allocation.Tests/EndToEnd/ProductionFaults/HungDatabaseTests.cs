@@ -7,12 +7,22 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// <summary>
 /// Issue 7, row 6: the database hangs (SIGSTOP) for longer than the request deadline while 150
 /// requests are in flight. Every answer still comes within the deadline, as a 2xx or a 503/504
-/// problem; after SIGCONT the service recovers by itself, and the database holds every 201.
+/// problem; liveness answers at once throughout (an orchestrator must not restart instances that
+/// are waiting out the database); after SIGCONT the service recovers by itself, and the database
+/// holds every 201. Run twice: as shipped, and with the opt-in inline I/O scheduling
+/// (README, "Performance settings"), where request code runs on the socket threads that every
+/// connection shares, so that anything blocking there (the driver cancelling a timed-out
+/// statement) would show as a stalled liveness probe.
 /// </summary>
-public class HungDatabaseTests : FaultFixture
+[TestFixture(false)]
+[TestFixture(true)]
+public class HungDatabaseTests(bool inlineIo) : FaultFixture
 {
     private const int InFlight = 150;
     private static readonly TimeSpan Freeze = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(2);
+
+    protected override IReadOnlyDictionary<string, string>? Settings => inlineIo ? InlineIo.Settings : null;
 
     /// <summary>Sessions already open keep working; new connections cannot start.</summary>
     [Test]
@@ -26,7 +36,7 @@ public class HungDatabaseTests : FaultFixture
 
     private async Task HangAsync(bool everyProcess)
     {
-        var what = everyProcess ? "every server process stopped" : "postmaster stopped";
+        var what = (everyProcess ? "every server process stopped" : "postmaster stopped") + (inlineIo ? ", inline I/O" : "");
         // One SKU per client: nothing contends, so any answer but a 2xx comes from the hang.
         var skus = Enumerable.Range(0, InFlight).Select(i => Unique.Sku($"hang{i}")).ToArray();
         var known = new (string BatchRef, string OrderId)[InFlight];
@@ -57,6 +67,15 @@ public class HungDatabaseTests : FaultFixture
                 answers.Enqueue(answer);
             }
         })).ToArray();
+        var liveness = new ConcurrentQueue<Answer>();
+        var probe = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                liveness.Enqueue(await Ask.GetAsync(Api.Client, "/health/live", Volatile.Read(ref phase)));
+                await Task.Delay(200);
+            }
+        });
 
         try
         {
@@ -81,7 +100,10 @@ public class HungDatabaseTests : FaultFixture
         {
             await stop.CancelAsync();
             await Task.WhenAll(workers);
+            await probe;
         }
+
+        TestContext.Progress.WriteLine($"hung database ({what}): liveness while hung: {Answer.Summary(liveness.Where(a => a.Phase == "hung"))}");
 
         foreach (var group in answers.Where(a => a.Phase != "setup").GroupBy(a => a.Phase))
         {
@@ -95,6 +117,9 @@ public class HungDatabaseTests : FaultFixture
             RequestDeadline.TotalSeconds, DeadlineSlack.TotalSeconds);
         answers.Where(a => !(a.IsSuccess || a.IsUnavailable || a.IsTimeout)).Select(a => a.ToString()).Should().BeEmpty(
             "a hung database is a 503 (Retry-After: 5) or 504 problem, never a 500");
+        liveness.Where(a => a.Phase == "hung").Should().NotBeEmpty();
+        liveness.Where(a => a.Status != 200 || a.Seconds >= Prompt.TotalSeconds).Select(a => a.ToString()).Should().BeEmpty(
+            "liveness runs no check and answers within {0} s whatever the database does", Prompt.TotalSeconds);
         var health = await Ask.GetAsync(Api.Client, "/health");
         health.Status.Should().Be(200, "the service recovered without a restart: {0}", health);
         Api.HasExited.Should().BeFalse();
