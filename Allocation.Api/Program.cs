@@ -23,13 +23,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.AddServerHeader = false;
     kestrel.Limits.MaxRequestBodySize = configuration.GetValue("Limits:MaxRequestBodyBytes", 16 * 1024);
 });
-// Measured in bench/ab (docs/performance.md): runs request code on the socket's own thread instead
-// of handing it to the thread pool. Off unless set: a request that blocks would hold up every connection on that thread.
-builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(sockets =>
-{
-    sockets.UnsafePreferInlineScheduling = configuration.GetValue("Transport:PreferInlineScheduling", false);
-    sockets.WaitForDataBeforeAllocatingBuffer = configuration.GetValue("Transport:WaitForDataBeforeAllocatingBuffer", true);
-});
+builder.AddAllocationTransport();
 builder.Services.Configure<HostOptions>(host =>
     host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30)));
 
@@ -135,7 +129,11 @@ app.MapHealthEndpoints();
 app.MapObservability();
 app.MapControllers().RequireRateLimiting(RateLimiting.PolicyName);
 
-app.Lifetime.ApplicationStarted.Register(() => StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled));
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    StartupBanner.Log(app.Logger, app.Urls, swaggerEnabled);
+    TransportSetup.LogMode(app.Logger, configuration);
+});
 
 await app.RunAsync();
 

@@ -9,9 +9,9 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 /// requests are in flight. Every answer still comes within the deadline, as a 2xx or a 503/504
 /// problem; liveness answers at once throughout (an orchestrator must not restart instances that
 /// are waiting out the database); after SIGCONT the service recovers by itself, and the database
-/// holds every 201. Run twice: as shipped, and with the opt-in inline I/O scheduling
-/// (README, "Performance settings"), where request code runs on the socket threads that every
-/// connection shares, so that anything blocking there (the driver cancelling a timed-out
+/// holds every 201. Run twice: as shipped, and with the opt-in inline I/O scheduling (README,
+/// Configuration, "Performance settings"), where request code runs on the socket threads that
+/// every connection shares, so that anything blocking there (the driver cancelling a timed-out
 /// statement) would show as a stalled liveness probe.
 /// </summary>
 [TestFixture(false)]
@@ -36,6 +36,10 @@ public class HungDatabaseTests(bool inlineIo) : FaultFixture
 
     private async Task HangAsync(bool everyProcess)
     {
+        // Not vacuous: the instance says at start-up which mode it runs in.
+        Api.CountOutputLines($"Kestrel inline {inlineIo}, socket completions inline {inlineIo}").Should().Be(
+            inlineIo ? 1 : 0, "the instance runs with inline I/O {0}", inlineIo ? "on" : "off");
+
         var what = (everyProcess ? "every server process stopped" : "postmaster stopped") + (inlineIo ? ", inline I/O" : "");
         // One SKU per client: nothing contends, so any answer but a 2xx comes from the hang.
         var skus = Enumerable.Range(0, InFlight).Select(i => Unique.Sku($"hang{i}")).ToArray();
@@ -68,11 +72,14 @@ public class HungDatabaseTests(bool inlineIo) : FaultFixture
             }
         })).ToArray();
         var liveness = new ConcurrentQueue<Answer>();
+        // A new connection per probe: connections are spread over the socket threads, so a probe
+        // cannot keep landing on one that happens not to be blocked.
+        using var prober = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { BaseAddress = Api.BaseAddress };
         var probe = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
-                liveness.Enqueue(await Ask.GetAsync(Api.Client, "/health/live", Volatile.Read(ref phase)));
+                liveness.Enqueue(await Ask.GetAsync(prober, "/health/live", Volatile.Read(ref phase)));
                 await Task.Delay(200);
             }
         });

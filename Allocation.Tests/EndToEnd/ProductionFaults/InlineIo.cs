@@ -1,7 +1,7 @@
 namespace Allocation.Tests.EndToEnd.ProductionFaults;
 
 /// <summary>
-/// The opt-in inline I/O scheduling (README, "Performance settings"): Kestrel's setting and the
+/// The opt-in inline I/O scheduling (README, Configuration, "Performance settings"): Kestrel's setting and the
 /// runtime's environment variable, which only takes effect at process start (so only for
 /// <see cref="Support.ApiProcess"/> instances, not the in-process test host).
 /// </summary>
