@@ -87,8 +87,8 @@ out("")
 if has_floor:
     out("**The floor** (`bench/floor`): the same two requests answered by a program with nothing of the service's stack "
         "(Kestrel and Npgsql only: no MVC, validation, authentication, rate limiting, telemetry, Dapper, deadlines or retry "
-        "bookkeeping), on the same database with the same HTTP exchange and the same round trips, measured in the same runs. "
-        "It is the least CPU per request this machine spends on this work in .NET, and shows which targets are within reach here.")
+        "bookkeeping), on the same database with the same HTTP exchange and the same round trips, measured in the same runs "
+        "with the runtime's default scheduling. It shows which targets are within reach of any implementation here.")
     out("")
     out("A floor that failed requests would look cheap: its non-2xx answers and socket errors are counted, "
         "and a floor with any is not a floor (the check below).")
