@@ -88,7 +88,7 @@ if has_floor:
     out("**The floor** (`bench/floor`): the same two requests answered by a program with nothing of the service's stack "
         "(Kestrel and Npgsql only: no MVC, validation, authentication, rate limiting, telemetry, Dapper, deadlines or retry "
         "bookkeeping), on the same database with the same HTTP exchange and the same round trips, measured in the same runs "
-        "with the runtime's default scheduling. It shows which targets are within reach of any implementation here.")
+        "with the runtime's default scheduling. A CPU target even the floor misses is out of reach of any implementation here.")
     out("")
     out("A floor that failed requests would look cheap: its non-2xx answers and socket errors are counted, "
         "and a floor with any is not a floor (the check below).")
