@@ -1,3 +1,5 @@
+using Allocation.Api.Hosting;
+
 namespace Allocation.Tests.EndToEnd.ProductionFaults;
 
 /// <summary>
@@ -10,6 +12,6 @@ internal static class InlineIo
     public static IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
     {
         ["Transport:PreferInlineScheduling"] = "true",
-        ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
+        [TransportSetup.InlineCompletionsVariable] = "1",
     };
 }
