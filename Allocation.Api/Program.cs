@@ -64,14 +64,17 @@ builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails 
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 
 var requestTimeout = configuration.GetValue("Limits:RequestTimeout", TimeSpan.FromSeconds(10));
-// Contention must end as a retryable 409 before the deadline turns it into a 504.
-var contentionBudget = configuration.GetValue("ConflictRetry:Budget", new Allocation.Application.Common.ConflictRetryOptions().Budget);
-if (contentionBudget >= requestTimeout)
+// Contention must end as a retryable 409, and a failover wait as a 503, before the deadline turns either into a 504.
+var writeRetry = configuration.GetSection(Allocation.Application.Common.ConflictRetryOptions.SectionName)
+    .Get<Allocation.Application.Common.ConflictRetryOptions>() ?? new Allocation.Application.Common.ConflictRetryOptions();
+if (writeRetry.Budget >= requestTimeout || writeRetry.FailoverWait >= requestTimeout)
 {
     throw new InvalidOperationException(
-        $"ConflictRetry:Budget ({contentionBudget}) must be shorter than Limits:RequestTimeout ({requestTimeout}), " +
-        "so that a contended write gives up with 409 before the request deadline answers 504.");
+        $"ConflictRetry:Budget ({writeRetry.Budget}) and ConflictRetry:FailoverWait ({writeRetry.FailoverWait}) must be shorter " +
+        $"than Limits:RequestTimeout ({requestTimeout}), so that a contended write gives up with 409, and a write that waited " +
+        "for a writable primary with 503, before the request deadline answers 504.");
 }
+
 builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
 {
     Timeout = requestTimeout,

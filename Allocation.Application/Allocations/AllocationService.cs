@@ -41,7 +41,9 @@ public sealed class AllocationService(
                     await uow.CommitAsync(ct);
                     return (allocatedTo, isRepeat);
                 },
-                cancellationToken);
+                cancellationToken,
+                // A repeat finds the line if the lost commit stored it, and answers with its batch.
+                safeToRepeat: true);
             metrics?.Allocation(repeated ? AllocationOutcome.Repeated : AllocationOutcome.Allocated);
             return batchReference;
         }

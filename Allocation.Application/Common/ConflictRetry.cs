@@ -11,6 +11,8 @@ namespace Allocation.Application.Common;
 /// with full jitter so that the losers of one race do not collide again in lockstep. A connection
 /// that broke before anything was committed (a pooled connection the server had closed) costs the
 /// caller nothing either: the use case runs again at once on a fresh one (a bounded number of times).
+/// While no writable primary answers (a switchover or failover) and nothing was stored, the write is
+/// tried again after short pauses for up to <see cref="ConflictRetryOptions.FailoverWait"/>.
 /// </summary>
 public sealed partial class ConflictRetry(
     IOptions<ConflictRetryOptions> options, SkuWriteGate gate, ILogger<ConflictRetry> logger, AllocationMetrics? metrics = null)
@@ -23,14 +25,26 @@ public sealed partial class ConflictRetry(
 
     private readonly ConflictRetryOptions _options = options.Value;
 
+    /// <param name="sku">The SKU written: writes of one SKU take turns.</param>
+    /// <param name="attempt">The whole use case, from its first read to its commit, on a fresh unit of work.</param>
+    /// <param name="cancellationToken">The request's deadline.</param>
+    /// <param name="safeToRepeat">
+    /// Running the attempt again after its commit's outcome was lost does no harm (the use case finds
+    /// its own earlier write and answers as the first time did): then a connection that broke during
+    /// COMMIT is waited out like any other failover, instead of answering 503.
+    /// </param>
     /// <exception cref="ConcurrencyConflict">
     /// The SKU stayed contended for the whole budget: too many writers queued, or every attempt lost.
     /// </exception>
-    public async Task<T> ExecuteAsync<T>(string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    /// <exception cref="StoreUnavailable">The database stayed away for the failover wait, or the write's outcome is unknown.</exception>
+    public async Task<T> ExecuteAsync<T>(
+        string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(attempt);
         var started = Stopwatch.GetTimestamp();
-        using var turn = await gate.EnterAsync(sku, _options.Budget, cancellationToken);
+        using var turn = await EnterAsync(sku, started, cancellationToken);
+        var conflictBackoff = new Backoff(_options.BaseDelay, _options.MaxDelay, fullJitter: true);
+        var failoverBackoff = FailoverBackoff();
         var freshConnectionRetries = 0;
         for (var attemptNumber = 1; ; attemptNumber++)
         {
@@ -40,15 +54,10 @@ public sealed partial class ConflictRetry(
                 turn.DatabaseAnswered();
                 return result;
             }
-            catch (Exception error) when (error is not (StoreUnavailable or OperationCanceledException))
+            catch (ConcurrencyConflict conflict)
             {
                 turn.DatabaseAnswered();
-                if (error is not ConcurrencyConflict conflict)
-                {
-                    throw;
-                }
-
-                var delay = NextDelay(attemptNumber);
+                var delay = conflictBackoff.Next();
                 if (attemptNumber >= _options.MaxAttempts || Stopwatch.GetElapsedTime(started) + delay > _options.Budget)
                 {
                     throw new ConcurrencyConflict(
@@ -64,13 +73,32 @@ public sealed partial class ConflictRetry(
                 freshConnectionRetries++;
                 LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
             }
+            catch (StoreUnavailable away) when (IsWorthWaitingFor(away, safeToRepeat)
+                && NextFailoverPause(failoverBackoff, started) is { } delay)
+            {
+                // The database answered, only not as a writable primary: busy failing over, not hung.
+                turn.DatabaseUnavailable();
+                LogWaitingForPrimary(logger, delay.TotalMilliseconds, away.Message);
+                await Task.Delay(delay, cancellationToken);
+            }
+            catch (Exception error) when (error is not (StoreUnavailable or OperationCanceledException))
+            {
+                // A refusal (out of stock, invalid SKU...) is an answer too: the database is not stuck.
+                turn.DatabaseAnswered();
+                throw;
+            }
         }
     }
 
-    /// <summary>Runs a read, again on a fresh connection when the one it had turned out to be broken.</summary>
+    /// <summary>
+    /// Runs a read, again on a fresh connection when the one it had turned out to be broken, and again
+    /// after short pauses while no primary answers (reads go to the primary: they must see every write).
+    /// </summary>
     public async Task<T> ReadAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
+        var started = Stopwatch.GetTimestamp();
+        var failoverBackoff = FailoverBackoff();
         for (var retries = 0; ; retries++)
         {
             try
@@ -81,17 +109,50 @@ public sealed partial class ConflictRetry(
             {
                 LogFreshConnection(logger, broken.InnerException?.Message ?? broken.Message);
             }
+            catch (StoreUnavailable away) when (IsWorthWaitingFor(away, safeToRepeat: true)
+                && NextFailoverPause(failoverBackoff, started) is { } delay)
+            {
+                LogWaitingForPrimary(logger, delay.TotalMilliseconds, away.Message);
+                await Task.Delay(delay, cancellationToken);
+            }
         }
     }
 
-    private TimeSpan NextDelay(int attemptNumber)
+    /// <summary>
+    /// A turn at the SKU within the contention budget, or, while the database is failing over (the
+    /// writes ahead are waiting for a primary, not contending), within the failover wait.
+    /// </summary>
+    private async Task<SkuWriteGate.ITurn> EnterAsync(string sku, long started, CancellationToken cancellationToken)
     {
-        var ceiling = Math.Min(
-            _options.MaxDelay.TotalMilliseconds,
-            _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attemptNumber - 1));
-#pragma warning disable CA5394 // Jitter, not security.
-        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
-#pragma warning restore CA5394
+        var turn = await gate.TryEnterAsync(sku, _options.Budget, cancellationToken);
+        if (turn is null && gate.WaitingForDatabase)
+        {
+            turn = await gate.TryEnterAsync(sku, _options.FailoverWait - Stopwatch.GetElapsedTime(started), cancellationToken);
+        }
+
+        return turn ?? throw gate.NoTurn(sku, Stopwatch.GetElapsedTime(started));
+    }
+
+    private Backoff FailoverBackoff() => new(_options.FailoverFirstDelay, _options.FailoverMaxDelay);
+
+    /// <summary>
+    /// Nothing was stored and the database may come back (no host is a writable primary, the server
+    /// restarts, refuses writes, or broke this connection again and again), or the outcome is unknown
+    /// but the write is safe to repeat. Not a timeout (a hung server is not waited for twice) and not a
+    /// commit the standby never confirmed (a repeat would report it as a success).
+    /// </summary>
+    private static bool IsWorthWaitingFor(StoreUnavailable failure, bool safeToRepeat) => failure.Fault switch
+    {
+        StoreFault.Unavailable or StoreFault.BrokenConnection => true,
+        StoreFault.OutcomeUnknown => safeToRepeat,
+        _ => false,
+    };
+
+    /// <returns>The pause before the next attempt, or null when it would end past the failover wait.</returns>
+    private TimeSpan? NextFailoverPause(Backoff backoff, long started)
+    {
+        var delay = backoff.Next();
+        return Stopwatch.GetElapsedTime(started) + delay < _options.FailoverWait ? delay : null;
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
@@ -101,4 +162,8 @@ public sealed partial class ConflictRetry(
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
         Message = "The database connection failed before anything was committed; running the request again on a fresh connection ({Reason})")]
     private static partial void LogFreshConnection(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug,
+        Message = "No writable primary; trying again in {DelayMs:F0} ms ({Reason})")]
+    private static partial void LogWaitingForPrimary(ILogger logger, double delayMs, string reason);
 }

@@ -31,4 +31,17 @@ public sealed class ConflictRetryOptions
     /// answer 503 (unavailable) instead of 409 (contention).
     /// </summary>
     public TimeSpan StuckWriteAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a request waits for a writable primary (a switchover, a failover, a restart) before it
+    /// answers 503: it tries again with a short back-off (<see cref="FailoverFirstDelay"/> doubling up to
+    /// <see cref="FailoverMaxDelay"/>) while nothing was stored. A planned switchover of pg_auto_failover
+    /// takes 3–5 s; the request deadline must leave room for one last attempt after this.
+    /// </summary>
+    public TimeSpan FailoverWait { get; set; } = TimeSpan.FromSeconds(7);
+
+    public TimeSpan FailoverFirstDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Short, so that a request sees a new primary within this long of it taking writes.</summary>
+    public TimeSpan FailoverMaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 }

@@ -17,6 +17,15 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     /// <summary>When any write last had an answer from the database (a Stopwatch timestamp).</summary>
     private long _lastDatabaseAnswer = Stopwatch.GetTimestamp();
 
+    /// <summary>When a write last found no writable primary (a Stopwatch timestamp; 0: never).</summary>
+    private long _lastUnavailable;
+
+    /// <summary>
+    /// The last word from the database was "no writable primary": the writes ahead in the queues are
+    /// waiting out a switchover or failover, not contending, so queued writes may wait as long.
+    /// </summary>
+    internal bool WaitingForDatabase => Interlocked.Read(ref _lastUnavailable) > Interlocked.Read(ref _lastDatabaseAnswer);
+
     /// <summary>Waits for a turn to write the SKU.</summary>
     /// <returns>The turn: report each answer from the database on it, and dispose it when the write is over.</returns>
     /// <exception cref="ConcurrencyConflict">No turn came within <paramref name="wait"/> while writes of the SKU kept going: contention.</exception>
@@ -76,8 +85,13 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     /// database as a whole is not answering. Writes of other SKUs getting answers mean it is alive and
     /// this SKU is merely contended.
     /// </summary>
-    private Exception NoTurn(string sku, TimeSpan wait)
+    internal Exception NoTurn(string sku, TimeSpan wait)
     {
+        if (WaitingForDatabase)
+        {
+            return new StoreUnavailable($"Writes of sku {sku} waited {wait.TotalSeconds:0.#} s for a writable primary.");
+        }
+
         var idle = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastDatabaseAnswer));
         return idle > _stuckAfter
             ? new StoreUnavailable($"No write has had an answer from the database for {idle.TotalSeconds:0.#} s.")
@@ -118,6 +132,9 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         /// busy, not stuck.
         /// </summary>
         void DatabaseAnswered();
+
+        /// <summary>The database answered this write that no writable primary is there (yet).</summary>
+        void DatabaseUnavailable();
     }
 
     private sealed class Turn(SkuWriteGate gate, string sku, Lane lane) : ITurn
@@ -125,6 +142,8 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         private int _disposed;
 
         public void DatabaseAnswered() => Interlocked.Exchange(ref gate._lastDatabaseAnswer, Stopwatch.GetTimestamp());
+
+        public void DatabaseUnavailable() => Interlocked.Exchange(ref gate._lastUnavailable, Stopwatch.GetTimestamp());
 
         public void Dispose()
         {

@@ -24,6 +24,13 @@ internal enum StoreOutcome
 
     /// <summary>The server cancelled a statement (statement_timeout, an operator): 503, or 504 when it was the request's own deadline.</summary>
     Timeout,
+
+    /// <summary>
+    /// No listed host is a writable primary right now (Npgsql's multi-host "No suitable host was found",
+    /// or every host failed): a switchover or failover is under way. 503 after waiting for one, and
+    /// forget what Npgsql remembers of each host's role, so the next attempt asks them again.
+    /// </summary>
+    NoWritablePrimary,
 }
 
 /// <summary>
@@ -58,15 +65,28 @@ internal static class StoreErrors
         ["57014"] = StoreOutcome.Timeout, // query_canceled: statement_timeout or pg_cancel_backend
     };
 
+    /// <summary>
+    /// The messages of Npgsql's multi-host data source when it found no host of the asked-for role
+    /// (NpgsqlMultiHostDataSource.NoSuitableHostsException): it has no exception type or code of its own.
+    /// </summary>
+    internal const string NoSuitableHostMessage = "No suitable host was found.";
+
+    internal const string NoHostConnectedMessage = "Unable to connect to a suitable host.";
+
     public static StoreOutcome Classify(Exception error) => error switch
     {
         PostgresException { SqlState: var state } => ClassifySqlState(state),
+        NpgsqlException { Message: var message } when IsNoSuitableHost(message) => StoreOutcome.NoWritablePrimary,
         NpgsqlException { InnerException: TimeoutException } => StoreOutcome.Unavailable, // connect, pool wait or command timeout
         NpgsqlException { InnerException: IOException or SocketException } => StoreOutcome.BrokenConnection,
         NpgsqlException { IsTransient: true } => StoreOutcome.Unavailable,
         SocketException or IOException => StoreOutcome.BrokenConnection,
         _ => StoreOutcome.Unrecognised,
     };
+
+    private static bool IsNoSuitableHost(string message) =>
+        message.StartsWith(NoSuitableHostMessage, StringComparison.Ordinal)
+        || message.StartsWith(NoHostConnectedMessage, StringComparison.Ordinal);
 
     public static StoreOutcome ClassifySqlState(string sqlState)
     {
@@ -80,7 +100,7 @@ internal static class StoreErrors
     /// <param name="error">What the driver threw.</param>
     /// <param name="committing">
     /// The failure came while a commit was in flight: the write may have been stored, so the
-    /// request must not be run again on its own.
+    /// request must not be run again unless it is safe to repeat.
     /// </param>
     /// <returns>The exception to throw instead, or null when the error has no better name.</returns>
     public static Exception? Translate(Exception error, bool committing = false)
@@ -90,13 +110,26 @@ internal static class StoreErrors
         {
             StoreOutcome.Conflict => new ConcurrencyConflict($"A concurrent write won ({Describe(error)}).", error),
             StoreOutcome.BrokenConnection => new StoreUnavailable(
-                $"The database connection broke ({Describe(error)}).", error, retryAtOnce: !committing),
-            StoreOutcome.Unavailable => new StoreUnavailable($"The database is unavailable ({Describe(error)}).", error),
+                $"The database connection broke ({Describe(error)}).",
+                error,
+                committing ? StoreFault.OutcomeUnknown : StoreFault.BrokenConnection),
+            StoreOutcome.Unavailable when IsTimeout(error) => new StoreUnavailable(
+                $"The database did not answer in time ({Describe(error)}).", error, StoreFault.Timeout),
+            StoreOutcome.Unavailable => new StoreUnavailable(
+                $"The database is unavailable ({Describe(error)}).",
+                error,
+                committing ? StoreFault.OutcomeUnknown : StoreFault.Unavailable),
+            // A refused statement stored nothing, COMMIT or not.
             StoreOutcome.ReadOnly => new StoreUnavailable($"The database refuses writes ({Describe(error)}).", error),
-            StoreOutcome.Timeout => new StoreUnavailable($"The database cancelled the statement ({Describe(error)}).", error),
+            StoreOutcome.NoWritablePrimary => new StoreUnavailable($"No writable primary ({Describe(error)}).", error),
+            StoreOutcome.Timeout => new StoreUnavailable(
+                $"The database cancelled the statement ({Describe(error)}).", error, StoreFault.Timeout),
             _ => null,
         };
     }
+
+    /// <summary>Connecting, waiting for a pooled connection or a statement took longer than its timeout.</summary>
+    private static bool IsTimeout(Exception error) => error is NpgsqlException { InnerException: TimeoutException };
 
     /// <summary>
     /// Starts database work with the token Npgsql may use (<see cref="DriverCancellation"/>) and guards
@@ -143,13 +176,22 @@ internal static class StoreErrors
         }
         catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
         {
-            if (Classify(error) is StoreOutcome.ReadOnly or StoreOutcome.BrokenConnection)
+            var outcome = Classify(error);
+            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.BrokenConnection)
             {
                 // The pool's other idle connections are likely gone the same way (idle_session_timeout
                 // closes them all; a restart or failover leaves them on the old server): the retry and
                 // the requests after it get fresh ones, which with several hosts and Target Session
                 // Attributes=primary also find the new primary.
                 dataSource.Clear();
+            }
+
+            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.NoWritablePrimary && dataSource is NpgsqlMultiHostDataSource hosts)
+            {
+                // Npgsql remembers each host's role for Host Recheck Seconds (10 s by default), and clearing
+                // the pool does not forget it: after a switchover it would keep the new primary marked as
+                // a standby and the old one as primary (or offline) for that long. Ask them again.
+                hosts.ClearDatabaseStates();
             }
 
             throw translated;

@@ -15,6 +15,9 @@ internal sealed class UnitOfWork : IUnitOfWork
     /// <summary>The last database operation started; the connection is not released while it runs.</summary>
     private Task _lastOperation = Task.CompletedTask;
 
+    /// <summary>Set by the server's warning that a COMMIT stopped waiting for the synchronous standby.</summary>
+    private volatile bool _replicationUnconfirmed;
+
     private UnitOfWork(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
         _dataSource = dataSource;
@@ -22,6 +25,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         _transaction = transaction;
         _products = new DapperProductRepository(connection, transaction);
         Products = new GuardedProductRepository(this);
+        _connection.Notice += NoteUnreplicatedCommit;
     }
 
     public IProductRepository Products { get; }
@@ -63,18 +67,55 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
-        if (_products.IsOneStatement)
+        try
         {
-            // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
-            // flight from the start, so a broken connection here means "may be stored", never "retry".
-            await RunAsync(_products.FlushAndCommitAsync, cancellationToken, committing: true);
-            return;
+            if (_products.IsOneStatement)
+            {
+                // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
+                // flight from the start, so a broken connection here means "may be stored", never "retry".
+                await RunAsync(_products.FlushAndCommitAsync, cancellationToken, committing: true);
+            }
+            else
+            {
+                // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
+                await RunAsync(_products.FlushAsync, cancellationToken);
+                await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
+            }
+        }
+        catch (StoreUnavailable failure) when (_replicationUnconfirmed)
+        {
+            throw NotReplicated(failure);
         }
 
-        // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
-        await RunAsync(_products.FlushAsync, cancellationToken);
-        await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
+        if (_replicationUnconfirmed)
+        {
+            throw NotReplicated(innerException: null);
+        }
     }
+
+    /// <summary>
+    /// PostgreSQL's text for a COMMIT whose wait for the synchronous standby was cancelled: "canceling
+    /// wait for synchronous replication due to user request" (a statement timeout, a cancel request) or
+    /// "canceling the wait for synchronous replication and terminating connection due to administrator
+    /// command". A WARNING, not an error, and the COMMIT then reports success: only the warning says the
+    /// write is on this server alone (its detail, "The transaction has already committed locally", is
+    /// redacted by Npgsql unless Include Error Detail is on, so the message is what is matched).
+    /// </summary>
+    internal const string SynchronousWaitCancelled = "wait for synchronous replication";
+
+    private void NoteUnreplicatedCommit(object sender, NpgsqlNoticeEventArgs notice)
+    {
+        if (notice.Notice.MessageText.Contains(SynchronousWaitCancelled, StringComparison.Ordinal))
+        {
+            _replicationUnconfirmed = true;
+        }
+    }
+
+    private static StoreUnavailable NotReplicated(Exception? innerException) =>
+        new(
+            "The primary committed, but its wait for the synchronous standby was cancelled: the write is on one server only.",
+            innerException,
+            StoreFault.NotReplicated);
 
     public ValueTask DisposeAsync()
     {

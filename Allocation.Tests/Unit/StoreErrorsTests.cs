@@ -69,6 +69,36 @@ public class StoreErrorsTests
             .Which.RetryAtOnce.Should().BeFalse("the commit may have been stored");
     }
 
+    [Test]
+    public void Npgsqls_multi_host_errors_mean_no_writable_primary_and_are_waited_for()
+    {
+        var skipped = new NpgsqlException("No suitable host was found.");
+        var failed = new NpgsqlException(
+            "Unable to connect to a suitable host. Check inner exception for more details.",
+            new AggregateException(new NpgsqlException("connect", new SocketException((int)SocketError.ConnectionRefused))));
+
+        StoreErrors.Classify(skipped).Should().Be(StoreOutcome.NoWritablePrimary);
+        StoreErrors.Classify(failed).Should().Be(StoreOutcome.NoWritablePrimary);
+        StoreErrors.Translate(skipped).Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Unavailable);
+        StoreErrors.Translate(failed).Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Unavailable);
+    }
+
+    [Test]
+    public void Each_fault_says_whether_waiting_can_mend_it()
+    {
+        StoreErrors.Translate(Postgres("25006")).Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Unavailable);
+        StoreErrors.Translate(Postgres("57P03")).Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Unavailable);
+        StoreErrors.Translate(Postgres("57014")).Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Timeout);
+        StoreErrors.Translate(new NpgsqlException("pool exhausted", new TimeoutException()))
+            .Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Timeout, "a hung server is not waited for twice");
+        StoreErrors.Translate(Postgres("57P01"), committing: true)
+            .Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.OutcomeUnknown);
+        StoreErrors.Translate(Postgres("57P02"), committing: true)
+            .Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.OutcomeUnknown);
+        StoreErrors.Translate(Postgres("25006"), committing: true)
+            .Should().BeOfType<StoreUnavailable>().Which.Fault.Should().Be(StoreFault.Unavailable, "a refused statement stored nothing");
+    }
+
     private static PostgresException Postgres(string sqlState) =>
         new("message", "ERROR", "ERROR", sqlState);
 }

@@ -66,14 +66,73 @@ public class ConflictRetryTests
     }
 
     [Test]
-    public async Task An_unavailable_store_is_not_retried_inside_the_request()
+    public async Task Without_a_writable_primary_the_write_is_tried_again_after_a_pause_until_it_commits()
     {
-        var (factory, uow) = UowThatCommits(new StoreUnavailable("down"), null);
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("no suitable host"), new StoreUnavailable("read-only"), null);
+
+        var result = await Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        result.Should().Be("b1");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(3));
+    }
+
+    /// <remarks>Alone: it holds the wait to a wall-clock bound.</remarks>
+    [Test]
+    [NonParallelizable]
+    public async Task Waiting_for_a_primary_ends_with_the_store_unavailable_once_the_failover_wait_is_spent()
+    {
+        var away = Enumerable.Repeat<Exception?>(new StoreUnavailable("no suitable host"), 1000).ToArray();
+        var (factory, uow) = UowThatCommits(away);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var act = () => Services.Allocations(factory.Object, retry: Services.Retry(failoverWait: TimeSpan.FromMilliseconds(300)))
+            .AllocateAsync("o1", "LAMP", 1, None);
+
+        await act.Should().ThrowAsync<StoreUnavailable>();
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(300 + 500), "no pause is started that would end past the wait");
+        uow.Invocations.Count(i => i.Method.Name == nameof(IUnitOfWork.CommitAsync)).Should().BeInRange(3, 200);
+    }
+
+    [TestCase(StoreFault.Timeout, TestName = "A hung database is not waited for a second time")]
+    [TestCase(StoreFault.NotReplicated, TestName = "A commit the synchronous standby never confirmed is not repeated")]
+    public async Task Faults_that_waiting_cannot_mend_reach_the_caller_at_once(StoreFault fault)
+    {
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("fault", null, fault), null);
 
         var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
 
-        await act.Should().ThrowAsync<StoreUnavailable>();
+        (await act.Should().ThrowAsync<StoreUnavailable>()).Which.Fault.Should().Be(fault);
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task A_commit_whose_outcome_was_lost_is_repeated_for_an_allocation_which_finds_its_own_line()
+    {
+        var (factory, uow) = UowThatCommits(new StoreUnavailable("broken during COMMIT", null, StoreFault.OutcomeUnknown), null);
+
+        var result = await Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        result.Should().Be("b1");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(2));
+    }
+
+    [Test]
+    public async Task A_commit_whose_outcome_was_lost_is_not_repeated_for_a_write_that_is_not_safe_to_repeat()
+    {
+        var retry = Services.Retry();
+        var attempts = 0;
+
+        var act = () => retry.ExecuteAsync<int>(
+            "LAMP",
+            _ =>
+            {
+                attempts++;
+                throw new StoreUnavailable("broken during COMMIT", null, StoreFault.OutcomeUnknown);
+            },
+            None);
+
+        (await act.Should().ThrowAsync<StoreUnavailable>()).Which.Fault.Should().Be(StoreFault.OutcomeUnknown);
+        attempts.Should().Be(1);
     }
 
     [Test]
@@ -88,15 +147,29 @@ public class ConflictRetryTests
     }
 
     [Test]
-    public async Task Broken_connections_are_retried_a_bounded_number_of_times()
+    public async Task Broken_connections_are_retried_at_once_a_bounded_number_of_times()
     {
         var broken = Enumerable.Range(0, 10).Select(i => (Exception?)new StoreUnavailable($"broken {i}", retryAtOnce: true)).ToArray();
         var (factory, uow) = UowThatCommits(broken);
 
-        var act = () => Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+        // No failover wait: only the retries at once.
+        var act = () => Services.Allocations(factory.Object, retry: Services.Retry(failoverWait: TimeSpan.Zero))
+            .AllocateAsync("o1", "LAMP", 1, None);
 
         await act.Should().ThrowAsync<StoreUnavailable>().WithMessage($"broken {ConflictRetry.FreshConnectionRetries}");
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(ConflictRetry.FreshConnectionRetries + 1));
+    }
+
+    [Test]
+    public async Task Connections_that_keep_breaking_a_restarting_server_are_waited_out_after_the_retries_at_once()
+    {
+        var broken = Enumerable.Range(0, 10).Select(i => (Exception?)new StoreUnavailable($"broken {i}", retryAtOnce: true)).Append(null).ToArray();
+        var (factory, uow) = UowThatCommits(broken);
+
+        var result = await Services.Allocations(factory.Object).AllocateAsync("o1", "LAMP", 1, None);
+
+        result.Should().Be("b1");
+        uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(11));
     }
 
     /// <remarks>Alone: it holds the retries to a wall-clock bound.</remarks>

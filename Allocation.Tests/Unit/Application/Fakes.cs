@@ -283,7 +283,8 @@ internal sealed class FakeReadModel : IAllocationReadModel
 
 internal static class Services
 {
-    public static ConflictRetry Retry(int maxAttempts = 5, TimeSpan? baseDelay = null, TimeSpan? budget = null)
+    public static ConflictRetry Retry(
+        int maxAttempts = 5, TimeSpan? baseDelay = null, TimeSpan? budget = null, TimeSpan? failoverWait = null)
     {
         var options = Options.Create(new ConflictRetryOptions
         {
@@ -291,6 +292,9 @@ internal static class Services
             BaseDelay = baseDelay ?? TimeSpan.Zero,
             MaxDelay = baseDelay ?? TimeSpan.Zero,
             Budget = budget ?? TimeSpan.FromSeconds(5),
+            FailoverWait = failoverWait ?? TimeSpan.FromSeconds(7),
+            FailoverFirstDelay = TimeSpan.FromMilliseconds(5),
+            FailoverMaxDelay = TimeSpan.FromMilliseconds(40),
         });
         return new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance);
     }

@@ -62,6 +62,59 @@ public class SkuWriteGateTests
         afterwards.Should().NotBeNull();
     }
 
+    /// <remarks>Alone: it holds the queue to wall-clock bounds.</remarks>
+    [Test]
+    [NonParallelizable]
+    public async Task Writes_queued_behind_one_waiting_for_a_primary_wait_past_the_contention_budget_and_then_succeed()
+    {
+        // The first write of the SKU meets no writable primary for 600 ms (a switchover), longer than the
+        // 200 ms contention budget the queued writes have; they are waiting out a failover, not contention.
+        var options = Options.Create(new ConflictRetryOptions
+        {
+            Budget = TimeSpan.FromMilliseconds(200),
+            FailoverWait = TimeSpan.FromSeconds(3),
+            FailoverFirstDelay = TimeSpan.FromMilliseconds(10),
+            FailoverMaxDelay = TimeSpan.FromMilliseconds(50),
+        });
+        var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+        var primaryBack = System.Diagnostics.Stopwatch.StartNew();
+        Task<int> Write(int n) => retry.ExecuteAsync(
+            "LAMP",
+            _ => primaryBack.ElapsedMilliseconds < 600 ? throw new StoreUnavailable("no suitable host") : Task.FromResult(n),
+            None);
+
+        var first = Write(0);
+        await Task.Delay(50);
+        var results = await Task.WhenAll(Enumerable.Range(1, 5).Select(Write).Prepend(first));
+
+        results.Should().Equal(0, 1, 2, 3, 4, 5);
+    }
+
+    /// <remarks>Alone: it holds the queue to wall-clock bounds.</remarks>
+    [Test]
+    [NonParallelizable]
+    public async Task Writes_queued_behind_a_failover_that_outlasts_the_wait_get_unavailable_not_a_conflict()
+    {
+        var options = Options.Create(new ConflictRetryOptions
+        {
+            Budget = TimeSpan.FromMilliseconds(100),
+            FailoverWait = TimeSpan.FromMilliseconds(400),
+            FailoverFirstDelay = TimeSpan.FromMilliseconds(10),
+            FailoverMaxDelay = TimeSpan.FromMilliseconds(50),
+        });
+        var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+        Task<int> Write() => retry.ExecuteAsync<int>("LAMP", _ => throw new StoreUnavailable("no suitable host"), None);
+
+        var first = Write();
+        await Task.Delay(30);
+        var queued = Enumerable.Range(0, 3).Select(_ => Write()).ToList();
+
+        foreach (var write in queued.Prepend(first))
+        {
+            await ((Func<Task>)(() => write)).Should().ThrowAsync<StoreUnavailable>();
+        }
+    }
+
     [Test]
     public async Task Nothing_is_left_behind_once_every_writer_is_done_or_gave_up()
     {
