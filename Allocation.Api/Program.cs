@@ -39,6 +39,7 @@ builder.Services
     .AddControllers(mvc =>
     {
         mvc.Filters.Add<FluentValidationFilter>();
+        mvc.Filters.Add<Allocation.Api.Idempotency.IdempotencyKeyFilter>();
         mvc.Conventions.Add(new CommonResponses());
     })
     .AddJsonOptions(json =>

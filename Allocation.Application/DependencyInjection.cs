@@ -13,6 +13,8 @@ public static class DependencyInjection
         services.AddSingleton<AllocationMetrics>();
         services.AddSingleton<SkuWriteGate>();
         services.AddSingleton<ConflictRetry>();
+        services.AddScoped<Idempotency.IdempotentRequest>();
+        services.AddScoped<Idempotency.ProductWrites>();
         services.AddScoped<BatchService>();
         services.AddScoped<AllocationService>();
         services.AddScoped<Events.EventFeedService>();

@@ -9,6 +9,9 @@ public interface IUnitOfWork : IAsyncDisposable
 {
     IProductRepository Products { get; }
 
+    /// <summary>Idempotency-Key records, stored by <see cref="CommitAsync"/> with the change.</summary>
+    Idempotency.IIdempotencyRecords Idempotency { get; }
+
     /// <exception cref="ConcurrencyConflict">Another unit of work changed one of the products first.</exception>
     Task CommitAsync(CancellationToken cancellationToken);
 }

@@ -15,6 +15,10 @@ public static class DependencyInjection
         var settings = ConnectionDefaults.Apply(connectionString, Environment.ProcessorCount);
         ReserveThreadsForBlockingCancels(settings.MaxPoolSize);
         services.AddSingleton(_ => InfrastructureTelemetry.ConfigureDataSource(new NpgsqlDataSourceBuilder(settings.ConnectionString)).Build());
+        services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName)
+            .Validate(o => o.Retention > TimeSpan.Zero && o.PruneInterval > TimeSpan.Zero && o.PruneBatchSize > 0,
+                "Idempotency:Retention and Idempotency:PruneInterval must be positive, and Idempotency:PruneBatchSize at least 1.")
+            .ValidateOnStart();
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();
         services.AddSingleton<Application.Events.IEventFeed, Events.OutboxFeed>();

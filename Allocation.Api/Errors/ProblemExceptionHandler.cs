@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Application.Idempotency;
 using Allocation.Domain;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -28,6 +29,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var detail = status switch
         {
             500 => "An unexpected error occurred. Quote the traceId when reporting it.",
+            503 when exception is StoreUnavailable { Fault: StoreFault.OutcomeUnknown or StoreFault.NotReplicated } =>
+                "The database failed while committing this write: it may or may not have been applied. " +
+                "Repeat it with the same Idempotency-Key to apply it exactly once (allocate is safe to repeat as it is).",
             503 => "The database is unavailable. Try again shortly.",
             _ => exception.Message,
         };
@@ -64,6 +68,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         NotFound or LineNotAllocated => (404, ProblemTypes.NotFound, "Not found", 0),
         DuplicateBatch => (409, ProblemTypes.DuplicateBatch, "Batch already exists", 0),
         ConflictingOrderLine => (409, ProblemTypes.ConflictingOrderLine, "Order line already allocated", 0),
+        IdempotencyKeyReused => (422, ProblemTypes.IdempotencyKeyReused, "Idempotency-Key already used", 0),
+        IdempotencyKeyInUse => (409, ProblemTypes.IdempotencyKeyInUse, "Idempotency-Key in use", ConflictRetryAfterSeconds),
         _ => null,
     };
 

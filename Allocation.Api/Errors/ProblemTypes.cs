@@ -18,6 +18,9 @@ public static class ProblemTypes
     public const string BadRequest = Prefix + "bad-request";
     public const string PayloadTooLarge = Prefix + "payload-too-large";
     public const string Internal = Prefix + "internal";
+    public const string IdempotencyKeyInvalid = Prefix + "idempotency-key-invalid";
+    public const string IdempotencyKeyReused = Prefix + "idempotency-key-reused";
+    public const string IdempotencyKeyInUse = Prefix + "idempotency-key-in-use";
     public const string Unauthenticated = Prefix + "unauthenticated";
     public const string InsufficientScope = Prefix + "insufficient-scope";
 

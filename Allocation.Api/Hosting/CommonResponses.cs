@@ -18,7 +18,8 @@ internal sealed class CommonResponses : IApplicationModelConvention
 {
     internal static readonly IReadOnlyDictionary<int, string> Descriptions = new Dictionary<int, string>
     {
-        [StatusCodes.Status409Conflict] = "The SKU was too contended; retry after the Retry-After delay.",
+        [StatusCodes.Status409Conflict] = "The SKU was too contended, or a request with the same Idempotency-Key is still running; retry after the Retry-After delay.",
+        [StatusCodes.Status422UnprocessableEntity] = "The Idempotency-Key was already used with a different request.",
         [StatusCodes.Status413PayloadTooLarge] = "The body is larger than the limit.",
         [StatusCodes.Status415UnsupportedMediaType] = "The body is not application/json.",
         [StatusCodes.Status503ServiceUnavailable] = "The database is unavailable, read-only or not answering; retry after the Retry-After delay.",
@@ -46,6 +47,7 @@ internal sealed class CommonResponses : IApplicationModelConvention
             if (writes)
             {
                 Add(StatusCodes.Status409Conflict);
+                Add(StatusCodes.Status422UnprocessableEntity);
             }
 
             if (readsBody)

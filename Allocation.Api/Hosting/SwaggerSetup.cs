@@ -34,6 +34,7 @@ internal static class SwaggerSetup
             options.OperationFilter<CommonResponses.Documentation>();
             options.AddSecurityDefinition(AuthorizationResponses.Documentation.SchemeName, AuthorizationResponses.Documentation.Scheme);
             options.OperationFilter<AuthorizationResponses.Documentation>();
+            options.OperationFilter<Idempotency.IdempotencyKeyFilter.Documentation>();
         });
         return services;
     }

@@ -1,11 +1,12 @@
 using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
 using Allocation.Domain;
 
 namespace Allocation.Application.Allocations;
 
 /// <summary>Use cases about order lines: allocate, deallocate, and read an order's allocations.</summary>
 public sealed class AllocationService(
-    IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry, AllocationMetrics? metrics = null)
+    ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry, AllocationMetrics? metrics = null)
 {
     /// <summary>Allocates the line to a batch of its SKU. Repeating the same line returns the same batch.</summary>
     /// <returns>The reference of the batch that holds the line.</returns>
@@ -17,35 +18,34 @@ public sealed class AllocationService(
         // Counted once the request's outcome is final, never per attempt: an attempt that lost a race is retried.
         try
         {
-            var (batchReference, repeated) = await retry.ExecuteAsync(
+            var decision = await writes.WriteAsync(
                 sku,
-                async ct =>
+                async (uow, ct) =>
                 {
                     var line = new OrderLine(orderId, sku, quantity);
-                    await using var uow = await unitsOfWork.BeginAsync(ct);
                     var product = await uow.Products.GetAsync(sku, orderId, ct) ?? throw new InvalidSku(sku);
-                    string allocatedTo;
                     try
                     {
-                        allocatedTo = product.Allocate(line);
+                        var allocatedTo = product.Allocate(line);
+                        // An idempotent repeat changes nothing, so it records no event.
+                        return new AllocationDecision(allocatedTo, Repeated: product.Events.Count == 0);
                     }
                     catch (OutOfStock)
                     {
-                        // The refusal is an event other services hear about: store it, then answer.
-                        await uow.CommitAsync(ct);
-                        throw;
+                        // The refusal is an event other services hear about: it is committed like a change.
+                        return new AllocationDecision(BatchReference: null, Repeated: false);
                     }
-
-                    // An idempotent repeat changes nothing, so it records no event.
-                    var isRepeat = product.Events.Count == 0;
-                    await uow.CommitAsync(ct);
-                    return (allocatedTo, isRepeat);
                 },
                 cancellationToken,
                 // A repeat finds the line if the lost commit stored it, and answers with its batch.
                 safeToRepeat: true);
-            metrics?.Allocation(repeated ? AllocationOutcome.Repeated : AllocationOutcome.Allocated);
-            return batchReference;
+            if (decision.BatchReference is null)
+            {
+                throw new OutOfStock(sku);
+            }
+
+            metrics?.Allocation(decision.Repeated ? AllocationOutcome.Repeated : AllocationOutcome.Allocated);
+            return decision.BatchReference;
         }
         catch (Exception refusal) when (metrics is not null && OutcomeOf(refusal) is { } outcome)
         {
@@ -58,16 +58,13 @@ public sealed class AllocationService(
     /// <returns>The reference of the batch that held the line.</returns>
     /// <exception cref="LineNotAllocated">The order has no allocation for this SKU.</exception>
     public Task<string> DeallocateAsync(string orderId, string sku, CancellationToken cancellationToken) =>
-        retry.ExecuteAsync(
+        writes.WriteAsync(
             sku,
-            async ct =>
+            async (uow, ct) =>
             {
-                await using var uow = await unitsOfWork.BeginAsync(ct);
                 var product = await uow.Products.GetAsync(sku, orderId, ct)
                     ?? throw new LineNotAllocated(orderId, sku);
-                var batchReference = product.Deallocate(orderId);
-                await uow.CommitAsync(ct);
-                return batchReference;
+                return product.Deallocate(orderId);
             },
             cancellationToken);
 
@@ -93,3 +90,6 @@ public sealed class AllocationService(
         _ => null,
     };
 }
+
+/// <summary>What an allocation decided: the batch, or out of stock (no batch), stored as the answer of an Idempotency-Key.</summary>
+public sealed record AllocationDecision(string? BatchReference, bool Repeated);

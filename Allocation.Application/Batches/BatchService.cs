@@ -1,20 +1,20 @@
 using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
 using Allocation.Domain;
 
 namespace Allocation.Application.Batches;
 
 /// <summary>Use cases about stock: adding a batch and reading one.</summary>
-public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationReadModel readModel, ConflictRetry retry)
+public sealed class BatchService(ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry)
 {
     /// <summary>Adds a batch, creating the SKU's product when it is the first batch of that SKU.</summary>
     /// <exception cref="DuplicateBatch">The reference is taken.</exception>
     public Task<BatchView> AddBatchAsync(
         string reference, string sku, int quantity, DateOnly? eta, CancellationToken cancellationToken) =>
-        retry.ExecuteAsync(
+        writes.WriteAsync(
             sku,
-            async ct =>
+            async (uow, ct) =>
             {
-                await using var uow = await unitsOfWork.BeginAsync(ct);
                 var batch = new Batch(reference, sku, quantity, eta);
                 var product = await uow.Products.GetAsync(sku, orderId: null, ct);
                 if (product is null)
@@ -24,7 +24,6 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
                 }
 
                 product.AddBatch(batch);
-                await uow.CommitAsync(ct);
                 return ToView(batch);
             },
             cancellationToken);
@@ -39,14 +38,12 @@ public sealed class BatchService(IUnitOfWorkFactory unitsOfWork, IAllocationRead
     {
         // The write gate and the retries are per SKU, and a batch never changes SKU: find it first.
         var sku = (await GetBatchAsync(reference, cancellationToken)).Sku;
-        return await retry.ExecuteAsync(
+        return await writes.WriteAsync(
             sku,
-            async ct =>
+            async (uow, ct) =>
             {
-                await using var uow = await unitsOfWork.BeginAsync(ct);
                 var product = await uow.Products.GetForBatchAsync(sku, reference, ct) ?? throw new BatchNotFound(reference);
                 var outcome = product.ChangeBatch(reference, quantity, eta);
-                await uow.CommitAsync(ct);
                 var batch = product.Batches.Single(b => b.Reference == reference);
                 return new BatchChangeResult(ToView(batch), outcome.Reallocated, outcome.Unallocated);
             },

@@ -1,5 +1,6 @@
 using System.Data;
 using Allocation.Application;
+using Allocation.Application.Idempotency;
 using Npgsql;
 
 namespace Allocation.Infrastructure.Persistence;
@@ -11,6 +12,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly DapperProductRepository _products;
+    private readonly IdempotencyRecords _idempotency;
 
     /// <summary>The last database operation started; the connection is not released while it runs.</summary>
     private Task _lastOperation = Task.CompletedTask;
@@ -18,19 +20,24 @@ internal sealed class UnitOfWork : IUnitOfWork
     /// <summary>Set by the server's warning that a COMMIT stopped waiting for the synchronous standby.</summary>
     private volatile bool _replicationUnconfirmed;
 
-    private UnitOfWork(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction)
+    private UnitOfWork(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan idempotencyRetention)
     {
         _dataSource = dataSource;
         _connection = connection;
         _transaction = transaction;
         _products = new DapperProductRepository(connection, transaction);
         Products = new GuardedProductRepository(this);
+        _idempotency = new IdempotencyRecords(connection, transaction, idempotencyRetention);
+        Idempotency = new GuardedIdempotencyRecords(this);
         _connection.Notice += NoteUnreplicatedCommit;
     }
 
     public IProductRepository Products { get; }
 
-    public static async Task<UnitOfWork> BeginAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    public IIdempotencyRecords Idempotency { get; }
+
+    public static async Task<UnitOfWork> BeginAsync(
+        NpgsqlDataSource dataSource, TimeSpan idempotencyRetention, CancellationToken cancellationToken)
     {
         // Waits for a pooled connection within the request's deadline rather than opening more than the pool allows.
         Task<NpgsqlConnection>? opening = null;
@@ -56,7 +63,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         {
             // Npgsql sends BEGIN with the first statement: nothing to wait for here.
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-            return new UnitOfWork(dataSource, connection, transaction);
+            return new UnitOfWork(dataSource, connection, transaction, idempotencyRetention);
         }
         catch
         {
@@ -69,7 +76,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     {
         try
         {
-            if (_products.IsOneStatement)
+            if (_products.IsOneStatement && !_idempotency.HasPending)
             {
                 // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
                 // flight from the start, so a broken connection here means "may be stored", never "retry".
@@ -79,6 +86,7 @@ internal sealed class UnitOfWork : IUnitOfWork
             {
                 // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
                 await RunAsync(_products.FlushAsync, cancellationToken);
+                await RunAsync(_idempotency.StoreAsync, cancellationToken);
                 await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
             }
         }
@@ -195,10 +203,23 @@ internal sealed class UnitOfWork : IUnitOfWork
 
         public void Add(Domain.Product product) => unitOfWork._products.Add(product);
     }
+
+    /// <summary>Gives the idempotency claim the same error translation and deadline as the commit.</summary>
+    private sealed class GuardedIdempotencyRecords(UnitOfWork unitOfWork) : IIdempotencyRecords
+    {
+        public Task<StoredAnswer?> ClaimAsync(string caller, string key, CancellationToken cancellationToken) =>
+            unitOfWork.RunAsync(token => unitOfWork._idempotency.ClaimAsync(caller, key, token), cancellationToken);
+
+        public void Record(string caller, string key, ReadOnlyMemory<byte> fingerprint, string answer) =>
+            unitOfWork._idempotency.Record(caller, key, fingerprint, answer);
+    }
 }
 
-internal sealed class UnitOfWorkFactory(NpgsqlDataSource dataSource) : IUnitOfWorkFactory
+internal sealed class UnitOfWorkFactory(NpgsqlDataSource dataSource, Microsoft.Extensions.Options.IOptions<IdempotencyOptions> idempotency)
+    : IUnitOfWorkFactory
 {
+    private readonly TimeSpan _retention = idempotency.Value.Retention;
+
     public async Task<IUnitOfWork> BeginAsync(CancellationToken cancellationToken) =>
-        await UnitOfWork.BeginAsync(dataSource, cancellationToken);
+        await UnitOfWork.BeginAsync(dataSource, _retention, cancellationToken);
 }

@@ -4,7 +4,7 @@ namespace Allocation.Tests.Support;
 /// Row counts and sums of every table: equal snapshots mean nothing was written. Only on a database
 /// nothing else writes meanwhile, so never on the shared one, which parallel fixtures write.
 /// </summary>
-public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations, long Events)
+public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batches, long PurchasedSum, long AllocatedSum, long Lines, long Allocations, long Events, long IdempotencyKeys)
 {
     public static async Task<DatabaseSnapshot> TakeAsync(Store store)
     {
@@ -24,7 +24,8 @@ public sealed record DatabaseSnapshot(long Products, long VersionSum, long Batch
                    (SELECT coalesce(sum(allocated_quantity), 0) FROM batches)::bigint AS AllocatedSum,
                    (SELECT count(*) FROM order_lines) AS Lines,
                    (SELECT count(*) FROM allocations) AS Allocations,
-                   (SELECT count(*) FROM outbox) AS Events
+                   (SELECT count(*) FROM outbox) AS Events,
+                   (SELECT count(*) FROM idempotency_keys) AS IdempotencyKeys
             """);
         return row.Single();
     }

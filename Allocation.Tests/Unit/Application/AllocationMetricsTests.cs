@@ -94,7 +94,11 @@ public sealed class AllocationMetricsTests
         var metrics = new AllocationMetrics(_meters);
         var options = Options.Create(new ConflictRetryOptions { MaxAttempts = maxAttempts, BaseDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero });
         var retry = new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance, metrics);
-        return new AllocationService(unitsOfWork, new FakeReadModel(), retry, metrics);
+        return new AllocationService(
+            new Allocation.Application.Idempotency.ProductWrites(unitsOfWork, retry, new Allocation.Application.Idempotency.IdempotentRequest()),
+            new FakeReadModel(),
+            retry,
+            metrics);
     }
 
     private static Mock<IUnitOfWorkFactory> UowThatAlwaysLoses()

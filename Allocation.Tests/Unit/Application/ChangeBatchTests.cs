@@ -20,7 +20,7 @@ public class ChangeBatchTests
     }
 
     private static BatchService Batches(FakeStore store, IUnitOfWorkFactory uows) =>
-        new(uows, new FakeStoreReadModel(store), Services.Retry());
+        Services.Batches(uows, new FakeStoreReadModel(store));
 
     [Test]
     public async Task Reducing_a_batch_commits_the_moves_and_the_new_quantity_together()
@@ -102,6 +102,8 @@ public class ChangeBatchTests
         private sealed class Interrupted(IUnitOfWork inner, Action? interloper) : IUnitOfWork, IProductRepository
         {
             public IProductRepository Products => this;
+
+            public Allocation.Application.Idempotency.IIdempotencyRecords Idempotency => inner.Idempotency;
 
             public Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
                 inner.Products.GetAsync(sku, orderId, cancellationToken);

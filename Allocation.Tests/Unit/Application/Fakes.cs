@@ -2,6 +2,7 @@ using Allocation.Application;
 using Allocation.Application.Allocations;
 using Allocation.Application.Batches;
 using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
 using Allocation.Domain;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,41 @@ internal sealed class FakeStore
 
     /// <summary>Every event committed, oldest first, as the outbox would hold them.</summary>
     public List<ProductEvent> CommittedEvents { get; } = [];
+
+    /// <summary>Idempotency keys committed, with their fingerprint and answer.</summary>
+    public Dictionary<(string Caller, string Key), StoredAnswer> CommittedKeys { get; } = [];
+
+    /// <summary>Keys held by a unit of work that has not ended, as the advisory lock holds them.</summary>
+    private readonly HashSet<(string Caller, string Key)> _heldKeys = [];
+
+    public StoredAnswer? ClaimKey(string caller, string key)
+    {
+        lock (this)
+        {
+            if (!_heldKeys.Add((caller, key)))
+            {
+                throw new IdempotencyKeyInUse(key);
+            }
+
+            return CommittedKeys.GetValueOrDefault((caller, key));
+        }
+    }
+
+    public void ReleaseKey(string caller, string key)
+    {
+        lock (this)
+        {
+            _heldKeys.Remove((caller, key));
+        }
+    }
+
+    public void CommitKey(string caller, string key, StoredAnswer answer)
+    {
+        lock (this)
+        {
+            CommittedKeys[(caller, key)] = answer;
+        }
+    }
 
     /// <summary>The committed product, as the real repository loads it; null when the SKU has no product.</summary>
     public Product? Load(string sku, string? orderId) =>
@@ -218,9 +254,11 @@ internal sealed class FakeRepository(FakeStore store) : IProductRepository
     public void Add(Product product) => Added.Add(product);
 }
 
-internal sealed class FakeUnitOfWork(FakeStore store) : IUnitOfWork
+internal sealed class FakeUnitOfWork(FakeStore store) : IUnitOfWork, IIdempotencyRecords
 {
     private readonly FakeRepository _products = new(store);
+    private readonly List<(string Caller, string Key)> _held = [];
+    private (string Caller, string Key, StoredAnswer Answer)? _pendingKey;
 
     public int Commits { get; private set; }
 
@@ -228,15 +266,39 @@ internal sealed class FakeUnitOfWork(FakeStore store) : IUnitOfWork
 
     public IProductRepository Products => _products;
 
+    public IIdempotencyRecords Idempotency => this;
+
     public Task CommitAsync(CancellationToken cancellationToken)
     {
         store.Commit(_products.Added, _products.Loaded);
+        if (_pendingKey is { } key)
+        {
+            store.CommitKey(key.Caller, key.Key, key.Answer);
+        }
+
         Commits++;
         return Task.CompletedTask;
     }
 
+    public Task<StoredAnswer?> ClaimAsync(string caller, string key, CancellationToken cancellationToken)
+    {
+        var stored = store.ClaimKey(caller, key);
+        _held.Add((caller, key));
+        return Task.FromResult(stored);
+    }
+
+    public void Record(string caller, string key, ReadOnlyMemory<byte> fingerprint, string answer) =>
+        _pendingKey = (caller, key, new StoredAnswer(fingerprint.ToArray(), answer));
+
     public ValueTask DisposeAsync()
     {
+        // The transaction ends: its advisory locks go with it.
+        foreach (var (caller, key) in _held)
+        {
+            store.ReleaseKey(caller, key);
+        }
+
+        _held.Clear();
         Disposed = true;
         return ValueTask.CompletedTask;
     }
@@ -299,9 +361,16 @@ internal static class Services
         return new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance);
     }
 
-    public static AllocationService Allocations(IUnitOfWorkFactory uows, IAllocationReadModel? reads = null, ConflictRetry? retry = null) =>
-        new(uows, reads ?? new FakeReadModel(), retry ?? Retry());
+    public static AllocationService Allocations(
+        IUnitOfWorkFactory uows, IAllocationReadModel? reads = null, ConflictRetry? retry = null, IdempotentRequest? request = null)
+    {
+        retry ??= Retry();
+        return new(new ProductWrites(uows, retry, request ?? new IdempotentRequest()), reads ?? new FakeReadModel(), retry);
+    }
 
-    public static BatchService Batches(IUnitOfWorkFactory uows, IAllocationReadModel? reads = null) =>
-        new(uows, reads ?? new FakeReadModel(), Retry());
+    public static BatchService Batches(IUnitOfWorkFactory uows, IAllocationReadModel? reads = null, IdempotentRequest? request = null)
+    {
+        var retry = Retry();
+        return new(new ProductWrites(uows, retry, request ?? new IdempotentRequest()), reads ?? new FakeReadModel(), retry);
+    }
 }

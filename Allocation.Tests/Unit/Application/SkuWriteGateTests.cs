@@ -160,6 +160,9 @@ public class SkuWriteGateTests
 
         public IProductRepository Products => this;
 
+        public Allocation.Application.Idempotency.IIdempotencyRecords Idempotency =>
+            throw new NotSupportedException("No request here has an Idempotency-Key.");
+
         public Task<IUnitOfWork> BeginAsync(CancellationToken cancellationToken)
         {
             var open = Interlocked.Increment(ref _open);

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Allocation.Application.Common;
+
+namespace Allocation.Application.Idempotency;
+
+/// <summary>
+/// The one way a use case writes a product: its SKU's turn and retries (<see cref="ConflictRetry"/>),
+/// a fresh unit of work per attempt, the Idempotency-Key when the request has one, and the commit. A
+/// use case only loads and decides; the answer it returns is stored with the change when the request
+/// has a key, so that a key exists exactly when its change committed, and a repeat gets that answer.
+/// </summary>
+public sealed class ProductWrites(IUnitOfWorkFactory unitsOfWork, ConflictRetry retry, IdempotentRequest request)
+{
+    private static readonly JsonSerializerOptions AnswerJson = new(JsonSerializerDefaults.General);
+
+    /// <param name="sku">The SKU written.</param>
+    /// <param name="decide">Loads through the unit of work and changes the product; returns the answer. Does not commit.</param>
+    /// <param name="cancellationToken">The request's deadline.</param>
+    /// <param name="safeToRepeat">The use case finds its own earlier write and answers the same (see <see cref="ConflictRetry"/>).</param>
+    /// <exception cref="IdempotencyKeyInUse">Another request with the key is running.</exception>
+    /// <exception cref="IdempotencyKeyReused">The key came before with another request.</exception>
+    public Task<T> WriteAsync<T>(
+        string sku, Func<IUnitOfWork, CancellationToken, Task<T>> decide, CancellationToken cancellationToken, bool safeToRepeat = false)
+    {
+        ArgumentNullException.ThrowIfNull(decide);
+        return retry.ExecuteAsync(
+            sku,
+            async ct =>
+            {
+                await using var uow = await unitsOfWork.BeginAsync(ct);
+                if (request.Key is { } key && await uow.Idempotency.ClaimAsync(request.Caller, key, ct) is { } stored)
+                {
+                    // Nothing to commit: the earlier request's change and answer are already stored.
+                    return Replay<T>(stored, key);
+                }
+
+                var answer = await decide(uow, ct);
+                if (request.Key is { } recordedKey)
+                {
+                    uow.Idempotency.Record(request.Caller, recordedKey, request.Fingerprint, JsonSerializer.Serialize(answer, AnswerJson));
+                }
+
+                await uow.CommitAsync(ct);
+                return answer;
+            },
+            cancellationToken,
+            // With a key, a repeat after a lost commit finds the stored key and replays the answer.
+            safeToRepeat || request.Key is not null);
+    }
+
+    private T Replay<T>(StoredAnswer stored, string key)
+    {
+        if (!stored.Fingerprint.Span.SequenceEqual(request.Fingerprint.Span))
+        {
+            throw new IdempotencyKeyReused(key);
+        }
+
+        request.Replayed = true;
+        return JsonSerializer.Deserialize<T>(stored.Answer, AnswerJson)
+            ?? throw new InvalidOperationException($"The answer stored for Idempotency-Key '{key}' is empty.");
+    }
+}
