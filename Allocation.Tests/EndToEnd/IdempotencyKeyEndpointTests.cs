@@ -174,6 +174,33 @@ public class IdempotencyKeyEndpointTests : ApiFixture
         (await DatabaseSnapshot.TakeAsync(Store)).Should().Be(before);
     }
 
+    /// <remarks>Over a raw socket: HttpClient refuses to send a header value that is not ASCII.</remarks>
+    [Test]
+    public async Task A_key_with_non_ascii_bytes_is_400_and_changes_nothing()
+    {
+        var sku = Unique.Sku();
+        await AddStockAsync((Unique.BatchRef(), sku, 10, null));
+        var before = await DatabaseSnapshot.TakeAsync(Store);
+        var token = Client.DefaultRequestHeaders.Authorization!.ToString();
+        var body = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { orderid = Unique.OrderId(), sku, qty = 1 }));
+        var head = System.Text.Encoding.ASCII.GetBytes(
+            $"POST /allocate HTTP/1.1\r\nHost: localhost\r\nAuthorization: {token}\r\nContent-Type: application/json\r\n" +
+            $"Content-Length: {body.Length}\r\nConnection: close\r\nIdempotency-Key: caf");
+
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(Client.BaseAddress!.Host, Client.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(head);
+        await stream.WriteAsync(new byte[] { 0xC3, 0xA9, (byte)'\r', (byte)'\n', (byte)'\r', (byte)'\n' });
+        await stream.WriteAsync(body);
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync();
+
+        answer.Should().StartWith("HTTP/1.1 400 ");
+        answer.Should().Contain("application/problem+json").And.Contain(ProblemTypes.IdempotencyKeyInvalid);
+        (await DatabaseSnapshot.TakeAsync(Store)).Should().Be(before);
+    }
+
     [TestCase("k")]
     [TestCase("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"")]
     [TestCase("\"quoted \\\"and\\\\ escaped\"")]
