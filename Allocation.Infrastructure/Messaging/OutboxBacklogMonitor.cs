@@ -85,7 +85,7 @@ internal sealed partial class OutboxBacklogMonitor : BackgroundService
 
     private void Failed(Exception error, TimeSpan retryIn)
     {
-        if (error is StoreUnavailable || error is OperationCanceledException)
+        if (error is StoreUnavailable or OperationCanceledException)
         {
             // An outage: the relay already warns about it, and sample_age shows it; so only at Debug here.
             LogFailed(_logger, error.Message);

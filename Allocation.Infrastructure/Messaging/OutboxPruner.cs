@@ -79,7 +79,7 @@ internal sealed partial class OutboxPruner(
 
     private void Failed(Exception error, TimeSpan retryIn)
     {
-        if (error is StoreUnavailable || error is OperationCanceledException)
+        if (error is StoreUnavailable or OperationCanceledException)
         {
             // An outage (or a statement past its deadline): one line, no stack trace.
             LogFailed(logger, error.Message, retryIn.TotalSeconds);
