@@ -25,7 +25,13 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 builder.AddAllocationTransport();
 builder.Services.Configure<HostOptions>(host =>
-    host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30)));
+{
+    host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30));
+    // A backstop only: each background service retries every failure itself (HostedServiceFaultTests).
+    // Should one still end with an exception, the host logs it and goes on taking writes (they need
+    // none of them) instead of exiting, which is what the default, StopHost, would do.
+    host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore;
+});
 
 builder.Services
     .AddApplication()

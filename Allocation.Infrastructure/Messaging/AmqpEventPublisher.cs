@@ -10,8 +10,10 @@ internal sealed record PublishOutcome(IReadOnlyList<long> Confirmed, Exception? 
 /// One connection and one confirming channel to the broker, opened on demand and thrown away on
 /// any failure. Recovery is done here rather than by the client's automatic recovery, so that a
 /// publish never lands on a half-recovered channel and the relay always knows whether it is connected.
+/// Not sealed, and what the relay calls is virtual: the seam through which tests make the broker side
+/// fail in ways a real broker cannot be made to (HostedServiceFaultTests).
 /// </summary>
-internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
+internal class AmqpEventPublisher(Uri broker) : IAsyncDisposable
 {
     public const string Exchange = "allocation.events";
 
@@ -29,10 +31,10 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     private IConnection? _connection;
     private IChannel? _channel;
 
-    public bool IsConnected => _connection is { IsOpen: true } && _channel is { IsOpen: true };
+    public virtual bool IsConnected => _connection is { IsOpen: true } && _channel is { IsOpen: true };
 
     /// <summary>Opens the connection and channel if they are not open, and declares the exchange (idempotent).</summary>
-    public async Task ConnectAsync(CancellationToken cancellationToken)
+    public virtual async Task ConnectAsync(CancellationToken cancellationToken)
     {
         if (IsConnected)
         {
@@ -52,7 +54,7 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     /// client keeps the channel's order), then waits for every confirm. Unroutable messages (no queue
     /// bound) are confirmed too: the topic exchange is publish-subscribe, the feed keeps history.
     /// </summary>
-    public async Task<PublishOutcome> PublishAsync(IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
+    public virtual async Task<PublishOutcome> PublishAsync(IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         var channel = _channel ?? throw new InvalidOperationException("Not connected.");
@@ -89,7 +91,7 @@ internal sealed class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     }
 
     /// <summary>Closes the connection without waiting on the broker (it may be the reason for closing).</summary>
-    public async Task ResetAsync()
+    public virtual async Task ResetAsync()
     {
         var (connection, channel) = (_connection, _channel);
         (_connection, _channel) = (null, null);

@@ -11,7 +11,8 @@ namespace Allocation.Infrastructure.Messaging;
 /// publisher confirms, mark what the broker confirmed. No database transaction is open while the
 /// broker is talked to, so a slow broker never holds back the feed. At least once: a crash between
 /// confirm and mark publishes those events again once their claim has expired. It never stops the
-/// host: every failure is logged on one line and retried after a growing pause.
+/// host: every failure but shutdown, expected or a bug, is logged on one line and retried after a
+/// capped, jittered pause (<see cref="Retry"/>), and writes never wait on it (they only fill the outbox).
 /// </summary>
 internal sealed partial class EventRelay(
     OutboxStore store,
@@ -20,14 +21,23 @@ internal sealed partial class EventRelay(
     IOptions<EventsOptions> options,
     ILogger<EventRelay> logger) : BackgroundService
 {
+    /// <summary>
+    /// The longest pause between tries. Short, because the pause after a long outage is also how long
+    /// delivery waits once the broker or the database is back; a try costs one connection attempt.
+    /// </summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
     private readonly EventsOptions _options = options.Value;
-    private readonly Backoff _backoff = new();
+    private readonly FailureStreak _streak = new();
 
     /// <summary>Confirmed by the broker, not yet marked in the database (it failed): marked before anything new is claimed.</summary>
     private readonly List<long> _unmarked = [];
 
     /// <summary>Logs the next successful connection: the first one, and the first after an outage.</summary>
     private bool _wasDown = true;
+
+    /// <summary>The pauses between failed rounds; tests shorten them.</summary>
+    internal Backoff Retry { get; init; } = new(TimeSpan.FromMilliseconds(500), MaxRetryDelay);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,9 +48,13 @@ internal sealed partial class EventRelay(
             try
             {
                 var published = await PublishBatchAsync(stoppingToken);
-                _backoff.Reset();
-                // A full batch means more may be waiting: go on at once.
-                pause = published == _options.RelayBatchSize ? TimeSpan.Zero : _options.RelayIdleDelay;
+                Retry.Reset();
+                _streak.Ended();
+                // A full batch means more may be waiting: go on at once. Otherwise a little under the idle
+                // delay, at random, so that instances do not poll the outbox in step.
+                pause = published == _options.RelayBatchSize
+                    ? TimeSpan.Zero
+                    : Jitter.Between(_options.RelayIdleDelay * 0.8, _options.RelayIdleDelay);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -48,7 +62,8 @@ internal sealed partial class EventRelay(
             }
             catch (Exception error)
             {
-                pause = _backoff.Next();
+                // Everything else, bugs included: an exception out of ExecuteAsync would stop the host.
+                pause = Retry.Next();
                 await FailedAsync(error, pause);
             }
 
@@ -66,7 +81,7 @@ internal sealed partial class EventRelay(
         }
 
         await MarkUnmarkedOnStopAsync();
-        await publisher.ResetAsync();
+        await ResetQuietlyAsync();
     }
 
     /// <summary>
@@ -151,13 +166,14 @@ internal sealed partial class EventRelay(
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await MarkUnmarkedAsync(deadline.Token);
         }
-        catch (Exception error) when (error is StoreUnavailable or OperationCanceledException)
+        catch (Exception error)
         {
             // They will be published again after their claim expires: at least once.
-            LogUnmarkedAtStop(logger, _unmarked.Count, error.Message);
+            LogUnmarkedAtStop(logger, _unmarked.Count, BrokerErrors.Describe(error));
         }
     }
 
+    /// <summary>Never throws: it is called from the loop's failure path, where an exception would end the relay.</summary>
     private async Task FailedAsync(Exception error, TimeSpan retryIn)
     {
         var seconds = retryIn.TotalSeconds;
@@ -169,7 +185,7 @@ internal sealed partial class EventRelay(
             case BrokerUnavailable:
                 _wasDown = true;
                 state.Failing(error.Message);
-                await publisher.ResetAsync();
+                await ResetQuietlyAsync();
                 LogBrokerDown(logger, error.Message, seconds);
                 break;
             case StoreUnavailable:
@@ -179,12 +195,33 @@ internal sealed partial class EventRelay(
                 LogDatabaseDown(logger, $"no answer within {OutboxStore.StatementDeadline.TotalSeconds:0} s", seconds);
                 break;
             default:
-                // A bug, not an outage: the stack trace is wanted. The relay still carries on.
+                // A bug, not an outage: the stack trace is wanted, once per run of failures. The relay still carries on.
                 _wasDown = true;
                 state.Failing(error.Message);
-                await publisher.ResetAsync();
-                LogUnexpected(logger, error, seconds);
+                await ResetQuietlyAsync();
+                if (_streak.IsNew(error))
+                {
+                    LogUnexpected(logger, error, seconds);
+                }
+                else
+                {
+                    LogUnexpectedAgain(logger, Retry.Failures, seconds, $"{error.GetType().Name}: {BrokerErrors.Describe(error)}");
+                }
+
                 break;
+        }
+    }
+
+    /// <summary>Drops the connection; the publisher lets go of it before closing it, so a failure to close leaves nothing behind.</summary>
+    private async Task ResetQuietlyAsync()
+    {
+        try
+        {
+            await publisher.ResetAsync();
+        }
+        catch (Exception error)
+        {
+            LogResetFailed(logger, $"{error.GetType().Name}: {BrokerErrors.Describe(error)}");
         }
     }
 
@@ -202,6 +239,13 @@ internal sealed partial class EventRelay(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Event relay: connected to the broker, publishing")]
     private static partial void LogConnected(ILogger logger);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning,
+        Message = "Event relay: unexpected failure again ({Failures} failures in a row), retrying in {RetrySeconds:0.#} s: {Reason}")]
+    private static partial void LogUnexpectedAgain(ILogger logger, int failures, double retrySeconds, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Event relay: closing the broker connection failed, a new one will be opened: {Reason}")]
+    private static partial void LogResetFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Event relay: {Count} confirmed events could not be marked at shutdown and will be published again: {Reason}")]
     private static partial void LogUnmarkedAtStop(ILogger logger, int count, string reason);

@@ -12,12 +12,16 @@ namespace Allocation.Infrastructure.Messaging;
 /// gauges. A scrape reads memory only, so /metrics answers at once with the database down or frozen;
 /// the age of the sample (allocation.outbox.sample_age) says how stale the numbers are, and the oldest
 /// event's age keeps growing from its last sample, as it does while nothing can be published.
+/// It never stops the host: a failed sample, whatever the exception, keeps the previous one and is
+/// tried again after a capped, jittered pause (<see cref="Retry"/>); samples start at a random point
+/// of the first interval and then come every interval ±10 %, so that instances do not query in step.
 /// </summary>
 internal sealed partial class OutboxBacklogMonitor : BackgroundService
 {
     private readonly OutboxStore _store;
     private readonly TimeSpan _interval;
     private readonly ILogger<OutboxBacklogMonitor> _logger;
+    private readonly FailureStreak _streak = new();
     private OutboxBacklog? _last;
 
     public OutboxBacklogMonitor(OutboxStore store, IOptions<EventsOptions> options, IMeterFactory meterFactory, ILogger<OutboxBacklogMonitor> logger)
@@ -25,6 +29,8 @@ internal sealed partial class OutboxBacklogMonitor : BackgroundService
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(meterFactory);
         (_store, _interval, _logger) = (store, options.Value.BacklogSampleInterval, logger);
+        // From 1 s up to the interval itself: never less often than a healthy instance samples.
+        Retry = new Backoff(TimeSpan.FromSeconds(1), _interval);
         var meter = meterFactory.Create(RelayTelemetry.Name);
         meter.CreateObservableGauge(
             "allocation.outbox.backlog", () => Observe(last => last.Count), unit: "{event}",
@@ -40,35 +46,57 @@ internal sealed partial class OutboxBacklogMonitor : BackgroundService
     /// <summary>The last sample, or null before the first one succeeded.</summary>
     internal OutboxBacklog? Last => Volatile.Read(ref _last);
 
+    /// <summary>Pauses after a failed sample.</summary>
+    internal Backoff Retry { get; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        using var timer = new PeriodicTimer(_interval);
-        try
+        var wait = Jitter.FirstWait(_interval);
+        while (await Pause.UntilAsync(wait, stoppingToken))
         {
-            do
+            try
             {
                 await SampleAsync(stoppingToken);
+                Retry.Reset();
+                _streak.Ended();
+                wait = Jitter.Period(_interval);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                // Everything else, bugs included: an exception out of ExecuteAsync would stop the host.
+                // The previous sample stays, and its age shows how stale it is.
+                wait = Retry.Next();
+                Failed(error, wait);
+            }
         }
     }
 
-    /// <summary>Reads the backlog once; on a database failure keeps the previous sample (its age shows).</summary>
+    /// <summary>Reads the backlog once and keeps it as the last sample.</summary>
     internal async Task SampleAsync(CancellationToken cancellationToken)
     {
-        try
+        var (count, oldestAge) = await _store.BacklogAsync(cancellationToken);
+        Volatile.Write(ref _last, new OutboxBacklog(count, oldestAge, Stopwatch.GetTimestamp()));
+    }
+
+    private void Failed(Exception error, TimeSpan retryIn)
+    {
+        if (error is StoreUnavailable or OperationCanceledException)
         {
-            var (count, oldestAge) = await _store.BacklogAsync(cancellationToken);
-            Volatile.Write(ref _last, new OutboxBacklog(count, oldestAge, Stopwatch.GetTimestamp()));
-        }
-        catch (Exception error) when (error is StoreUnavailable || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
+            // An outage: the relay already warns about it, and sample_age shows it; so only at Debug here.
             LogFailed(_logger, error.Message);
+        }
+        else if (_streak.IsNew(error))
+        {
+            LogUnexpected(_logger, error, retryIn.TotalSeconds);
+        }
+        else
+        {
+            LogUnexpectedAgain(_logger, Retry.Failures, retryIn.TotalSeconds, $"{error.GetType().Name}: {BrokerErrors.Describe(error)}");
         }
     }
 
@@ -78,6 +106,13 @@ internal sealed partial class OutboxBacklogMonitor : BackgroundService
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Debug, Message = "Events: could not read the outbox backlog, keeping the last sample: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Error, Message = "Events: reading the outbox backlog failed unexpectedly, next try in {RetrySeconds:0.#} s")]
+    private static partial void LogUnexpected(ILogger logger, Exception error, double retrySeconds);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning,
+        Message = "Events: reading the outbox backlog failed unexpectedly again ({Failures} failures in a row), next try in {RetrySeconds:0.#} s: {Reason}")]
+    private static partial void LogUnexpectedAgain(ILogger logger, int failures, double retrySeconds, string reason);
 }
 
 /// <summary>One reading of the outbox: how many events wait, how long the oldest had waited, and when it was taken.</summary>

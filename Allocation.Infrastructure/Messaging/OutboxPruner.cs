@@ -8,7 +8,10 @@ namespace Allocation.Infrastructure.Messaging;
 /// <summary>
 /// Deletes events past Events:Retention every Events:PruneInterval, a small batch per statement
 /// (SKIP LOCKED, so every instance may prune at once without waiting on each other). With a broker,
-/// only published events go: an event the broker never confirmed is kept however old.
+/// only published events go: an event the broker never confirmed is kept however old. It never stops
+/// the host: a failed round, whatever the exception, is logged and tried again after a capped,
+/// jittered pause (<see cref="Retry"/>); rounds start at a random point of the first interval and
+/// then every interval ±10 %, so that instances started together do not prune together.
 /// </summary>
 internal sealed partial class OutboxPruner(
     OutboxStore store, IOptions<EventsOptions> options, bool publishedOnly, ILogger<OutboxPruner> logger) : BackgroundService
@@ -17,6 +20,10 @@ internal sealed partial class OutboxPruner(
     private const int MaxBatchesPerRound = 100;
 
     private readonly EventsOptions _options = options.Value;
+    private readonly FailureStreak _streak = new();
+
+    /// <summary>Pauses after a failed round: from 1 s up to the interval itself, never less often than a healthy instance prunes.</summary>
+    internal Backoff Retry { get; } = new(TimeSpan.FromSeconds(1), options.Value.PruneInterval);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,25 +33,26 @@ internal sealed partial class OutboxPruner(
             LogFeedOnly(logger, _options.Retention.TotalDays);
         }
 
-        using var timer = new PeriodicTimer(_options.PruneInterval);
-        try
+        var wait = Jitter.FirstWait(_options.PruneInterval);
+        while (await Pause.UntilAsync(wait, stoppingToken))
         {
-            do
+            try
             {
-                try
-                {
-                    await PruneExpiredAsync(stoppingToken);
-                }
-                catch (Exception error) when (error is StoreUnavailable || (error is OperationCanceledException && !stoppingToken.IsCancellationRequested))
-                {
-                    LogFailed(logger, error.Message, _options.PruneInterval.TotalSeconds);
-                }
+                await PruneExpiredAsync(stoppingToken);
+                Retry.Reset();
+                _streak.Ended();
+                wait = Jitter.Period(_options.PruneInterval);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                // Everything else, bugs included: an exception out of ExecuteAsync would stop the host.
+                wait = Retry.Next();
+                Failed(error, wait);
+            }
         }
     }
 
@@ -69,6 +77,30 @@ internal sealed partial class OutboxPruner(
         Message = "Events: no broker configured (ConnectionStrings:Broker), so GET /events is the only delivery; events are kept {RetentionDays:0.##} days")]
     private static partial void LogFeedOnly(ILogger logger, double retentionDays);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Events: pruning failed, next try in {IntervalSeconds:0} s: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string reason, double intervalSeconds);
+    private void Failed(Exception error, TimeSpan retryIn)
+    {
+        if (error is StoreUnavailable or OperationCanceledException)
+        {
+            // An outage (or a statement past its deadline): one line, no stack trace.
+            LogFailed(logger, error.Message, retryIn.TotalSeconds);
+        }
+        else if (_streak.IsNew(error))
+        {
+            LogUnexpected(logger, error, retryIn.TotalSeconds);
+        }
+        else
+        {
+            LogUnexpectedAgain(logger, Retry.Failures, retryIn.TotalSeconds, $"{error.GetType().Name}: {BrokerErrors.Describe(error)}");
+        }
+    }
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Events: pruning failed, next try in {RetrySeconds:0.#} s: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string reason, double retrySeconds);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Events: pruning failed unexpectedly, next try in {RetrySeconds:0.#} s")]
+    private static partial void LogUnexpected(ILogger logger, Exception error, double retrySeconds);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning,
+        Message = "Events: pruning failed unexpectedly again ({Failures} failures in a row), next try in {RetrySeconds:0.#} s: {Reason}")]
+    private static partial void LogUnexpectedAgain(ILogger logger, int failures, double retrySeconds, string reason);
 }

@@ -8,21 +8,23 @@ namespace Allocation.Infrastructure.Messaging;
 /// The outbox as the relay and the pruner see it. Every call is one autocommitted statement run
 /// through <see cref="StoreErrors"/>, so database faults arrive as StoreUnavailable like everywhere else,
 /// and each gives up after <see cref="StatementDeadline"/> even on a hung server.
+/// Not sealed, and the statements the hosted services run are virtual: the seam through which tests
+/// make them fail in ways a real database cannot be made to (HostedServiceFaultTests).
 /// </summary>
-internal sealed class OutboxStore(NpgsqlDataSource dataSource)
+internal class OutboxStore(NpgsqlDataSource dataSource)
 {
     public static readonly TimeSpan StatementDeadline = TimeSpan.FromSeconds(10);
 
-    public Task<IReadOnlyList<OutboxEvent>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
+    public virtual Task<IReadOnlyList<OutboxEvent>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<OutboxEvent>>(
             async (connection, token) => (await connection.QueryAsync<OutboxEvent>(
                 new CommandDefinition(OutboxSql.Claim, new { batchSize, lease }, cancellationToken: token))).AsList(),
             cancellationToken);
 
-    public Task<int> MarkPublishedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+    public virtual Task<int> MarkPublishedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
         ExecuteAsync(OutboxSql.MarkPublished, new { ids = ids.ToArray() }, cancellationToken);
 
-    public Task<int> ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+    public virtual Task<int> ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
         ExecuteAsync(OutboxSql.Release, new { ids = ids.ToArray() }, cancellationToken);
 
     /// <summary>How long the next event to publish has waited; null when nothing waits.</summary>
@@ -35,7 +37,7 @@ internal sealed class OutboxStore(NpgsqlDataSource dataSource)
             cancellationToken);
 
     /// <summary>How many events wait for the broker, and how long the oldest of them has waited (zero when none).</summary>
-    public Task<(long Count, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken) =>
+    public virtual Task<(long Count, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken) =>
         RunAsync(
             async (connection, token) =>
             {
@@ -45,7 +47,7 @@ internal sealed class OutboxStore(NpgsqlDataSource dataSource)
             },
             cancellationToken);
 
-    public Task<int> PruneAsync(TimeSpan retention, bool publishedOnly, int batchSize, CancellationToken cancellationToken) =>
+    public virtual Task<int> PruneAsync(TimeSpan retention, bool publishedOnly, int batchSize, CancellationToken cancellationToken) =>
         ExecuteAsync(OutboxSql.Prune, new { retention, publishedOnly, batchSize }, cancellationToken);
 
     private Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken) =>
