@@ -16,8 +16,7 @@ public static class DependencyInjection
         ReserveThreadsForBlockingCancels(settings.MaxPoolSize);
         services.AddSingleton(_ => InfrastructureTelemetry.ConfigureDataSource(new NpgsqlDataSourceBuilder(settings.ConnectionString)).Build());
         services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName)
-            .Validate(o => o.Retention > TimeSpan.Zero && o.PruneInterval > TimeSpan.Zero && o.PruneBatchSize > 0,
-                "Idempotency:Retention and Idempotency:PruneInterval must be positive, and Idempotency:PruneBatchSize at least 1.")
+            .Validate(o => o.Retention > TimeSpan.Zero, "Idempotency:Retention must be positive.")
             .ValidateOnStart();
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();

@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using Microsoft.Extensions.Options;
 

@@ -1,35 +1,62 @@
 namespace Allocation.Application.Common;
 
 /// <summary>
-/// Exponential back-off with jitter, the one used wherever something is tried again: each delay's
-/// ceiling doubles from <c>first</c> up to <c>longest</c>, and the delay is drawn at random below it,
-/// so that the instances and requests that failed together do not try again together.
+/// The one retry pause of the service: capped exponential back-off with jitter, used by requests (a
+/// lost version check, the wait for a writable primary) and by background work (the relay,
+/// retention, the backlog gauges, start-up migrations). The ceiling starts at <see cref="First"/> and
+/// doubles after each failure up to <see cref="Longest"/>; each pause is drawn between half the
+/// ceiling and the ceiling (or, with full jitter, between zero and the ceiling), so that whatever
+/// failed together (the losers of one race, instances after a failover or a broker restart) does not
+/// try again in the same instant, and a pause is never longer than <see cref="Longest"/>.
+/// Not thread-safe: one per loop.
 /// </summary>
-/// <param name="first">The ceiling of the first delay.</param>
-/// <param name="longest">The ceiling the delays grow to and stay at.</param>
-/// <param name="fullJitter">
-/// Draw from the whole range [0, ceiling] (losers of one race spread out as much as possible), rather
-/// than [ceiling/2, ceiling] (a waiter that must not hammer what it waits for).
-/// </param>
-public sealed class Backoff(TimeSpan first, TimeSpan longest, bool fullJitter = false)
+public sealed class Backoff
 {
-    private int _failures;
+    private readonly Random _random;
+    private readonly bool _fullJitter;
+    private TimeSpan _ceiling;
 
-    /// <summary>The ceiling of the delay <see cref="Next"/> gives now.</summary>
-    public TimeSpan Ceiling => TimeSpan.FromTicks(
-        (long)Math.Min(longest.Ticks, first.Ticks * Math.Pow(2, Math.Min(_failures, 30))));
-
-    /// <summary>The delay to wait now; the ceiling of the next one is twice as high (up to the longest).</summary>
-    public TimeSpan Next()
+    /// <param name="first">The ceiling of the first pause (zero: no pauses at all).</param>
+    /// <param name="longest">The cap: no pause is longer. A <paramref name="first"/> above it is lowered to it.</param>
+    /// <param name="random">Where the jitter comes from; tests pass a seeded one.</param>
+    /// <param name="fullJitter">
+    /// Draw each pause from [0, ceiling] rather than [ceiling/2, ceiling]: for the losers of one race,
+    /// who should spread out as much as possible rather than wait a minimum.
+    /// </param>
+    public Backoff(TimeSpan first, TimeSpan longest, Random? random = null, bool fullJitter = false)
     {
-        var ceiling = Ceiling;
-        _failures++;
-#pragma warning disable CA5394 // Jitter, not security.
-        var share = fullJitter ? Random.Shared.NextDouble() : 0.5 + (Random.Shared.NextDouble() / 2);
-#pragma warning restore CA5394
-        return TimeSpan.FromTicks((long)(ceiling.Ticks * share));
+        ArgumentOutOfRangeException.ThrowIfLessThan(longest, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(first, TimeSpan.Zero);
+        First = first < longest ? first : longest;
+        Longest = longest;
+        _ceiling = First;
+        _random = random ?? Random.Shared;
+        _fullJitter = fullJitter;
     }
 
-    /// <summary>After a success: the next failure starts from the first delay again.</summary>
-    public void Reset() => _failures = 0;
+    public TimeSpan First { get; }
+
+    public TimeSpan Longest { get; }
+
+    /// <summary>Failures since the last <see cref="Reset"/>: the pauses handed out in a row.</summary>
+    public int Failures { get; private set; }
+
+    /// <summary>The pause to take after a failure; the ceiling of the next one is twice as high, up to <see cref="Longest"/>.</summary>
+    public TimeSpan Next()
+    {
+        var ceiling = _ceiling;
+        _ceiling = TimeSpan.FromTicks(Math.Min(_ceiling.Ticks * 2, Longest.Ticks));
+        Failures++;
+        var low = _fullJitter ? TimeSpan.Zero : ceiling / 2;
+#pragma warning disable CA5394 // Jitter, not security.
+        return low + ((ceiling - low) * _random.NextDouble());
+#pragma warning restore CA5394
+    }
+
+    /// <summary>After a success: the next failure starts again from <see cref="First"/>.</summary>
+    public void Reset()
+    {
+        _ceiling = First;
+        Failures = 0;
+    }
 }

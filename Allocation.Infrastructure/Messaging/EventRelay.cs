@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Application.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Application.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Allocation.Infrastructure.Messaging;
 
 /// <summary>
-/// Deletes events past Events:Retention every Events:PruneInterval, a small batch per statement
+/// Deletes events past Events:Retention, and Idempotency-Keys past their retention, every Events:PruneInterval, a small batch per statement
 /// (SKIP LOCKED, so every instance may prune at once without waiting on each other). With a broker,
 /// only published events go: an event the broker never confirmed is kept however old. It never stops
 /// the host: a failed round, whatever the exception, is logged and tried again after a capped,
@@ -39,6 +40,7 @@ internal sealed partial class OutboxPruner(
             try
             {
                 await PruneExpiredAsync(stoppingToken);
+                await PruneExpiredKeysAsync(stoppingToken);
                 Retry.Reset();
                 _streak.Ended();
                 wait = Jitter.Period(_options.PruneInterval);
@@ -57,12 +59,22 @@ internal sealed partial class OutboxPruner(
     }
 
     /// <summary>Deletes expired events batch by batch until a batch comes back short; returns how many went.</summary>
-    internal async Task<int> PruneExpiredAsync(CancellationToken cancellationToken)
+    internal Task<int> PruneExpiredAsync(CancellationToken cancellationToken) =>
+        InBatchesAsync(token => store.PruneAsync(_options.Retention, publishedOnly, _options.PruneBatchSize, token), cancellationToken);
+
+    /// <summary>
+    /// Deletes Idempotency-Keys past their retention the same way: like events, they are kept only as
+    /// long as they may still be asked for (Idempotency:Retention), and go in the same rounds.
+    /// </summary>
+    internal Task<int> PruneExpiredKeysAsync(CancellationToken cancellationToken) =>
+        InBatchesAsync(token => store.PruneIdempotencyKeysAsync(_options.PruneBatchSize, token), cancellationToken);
+
+    private async Task<int> InBatchesAsync(Func<CancellationToken, Task<int>> deleteBatch, CancellationToken cancellationToken)
     {
         var total = 0;
         for (var round = 0; round < MaxBatchesPerRound; round++)
         {
-            var deleted = await store.PruneAsync(_options.Retention, publishedOnly, _options.PruneBatchSize, cancellationToken);
+            var deleted = await deleteBatch(cancellationToken);
             total += deleted;
             if (deleted < _options.PruneBatchSize)
             {

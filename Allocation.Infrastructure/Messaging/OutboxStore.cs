@@ -50,6 +50,9 @@ internal class OutboxStore(NpgsqlDataSource dataSource)
     public virtual Task<int> PruneAsync(TimeSpan retention, bool publishedOnly, int batchSize, CancellationToken cancellationToken) =>
         ExecuteAsync(OutboxSql.Prune, new { retention, publishedOnly, batchSize }, cancellationToken);
 
+    public virtual Task<int> PruneIdempotencyKeysAsync(int batchSize, CancellationToken cancellationToken) =>
+        ExecuteAsync(Persistence.IdempotencyRecords.Prune, new { batchSize }, cancellationToken);
+
     private Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken) =>
         RunAsync(
             (connection, token) => connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: token)),

@@ -10,11 +10,8 @@ public sealed class IdempotencyOptions
     public const string SectionName = "Idempotency";
 
     /// <summary>A repeat within this long of the first request gets its answer; after it, the key is new again.</summary>
+    /// <remarks>Expired keys are deleted in the outbox pruner's rounds (Events:PruneInterval, Events:PruneBatchSize).</remarks>
     public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
-
-    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(1);
-
-    public int PruneBatchSize { get; set; } = 1000;
 }
 
 /// <summary>The idempotency records of one unit of work, in its transaction (see <see cref="IIdempotencyRecords"/>).</summary>
@@ -42,6 +39,20 @@ internal sealed class IdempotencyRecords(NpgsqlConnection connection, NpgsqlTran
             SET request_hash = EXCLUDED.request_hash, answer = EXCLUDED.answer,
                 created_at = now(), expires_at = EXCLUDED.expires_at
             WHERE idempotency_keys.expires_at <= now();
+        """;
+
+    /// <summary>
+    /// Up to @batchSize keys past their expiry, oldest first (by the expiry index); SKIP LOCKED so that
+    /// every instance may prune at once, and a key a running request is replacing is left alone.
+    /// </summary>
+    internal const string Prune = """
+        DELETE FROM idempotency_keys
+        WHERE (caller, key) IN (
+            SELECT caller, key FROM idempotency_keys
+            WHERE expires_at <= now()
+            ORDER BY expires_at
+            LIMIT @batchSize
+            FOR UPDATE SKIP LOCKED)
         """;
 
     private (string Caller, string Key, byte[] Fingerprint, string Answer)? _pending;

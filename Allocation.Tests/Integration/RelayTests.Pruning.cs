@@ -28,4 +28,25 @@ public partial class RelayTests
         (await pruner.PruneExpiredAsync(CancellationToken.None)).Should().Be(0, "nothing else has expired");
         oldPublished.Should().HaveCount(5);
     }
+
+    [Test]
+    public async Task Pruning_deletes_idempotency_keys_past_their_expiry_and_keeps_the_rest()
+    {
+        var ds = _database.DataSource;
+        var (expired, live) = (Support.Unique.OrderId("expired"), Support.Unique.OrderId("live"));
+        await using (var insert = ds.CreateCommand(
+            "INSERT INTO idempotency_keys (caller, key, request_hash, answer, expires_at) " +
+            "SELECT 'client:it', k, '\\x00', '\"a\"', now() + e FROM unnest(@keys, @expiries) AS t(k, e)"))
+        {
+            insert.Parameters.AddWithValue("keys", new[] { expired + "-1", expired + "-2", expired + "-3", live });
+            insert.Parameters.AddWithValue("expiries", new[] { TimeSpan.FromHours(-1), TimeSpan.FromSeconds(-1), TimeSpan.FromDays(-2), TimeSpan.FromHours(1) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var options = Options.Create(new EventsOptions { PruneBatchSize = 2 });
+        var pruner = new OutboxPruner(new OutboxStore(ds), options, publishedOnly: true, new ListLogger<OutboxPruner>());
+
+        (await pruner.PruneExpiredKeysAsync(CancellationToken.None)).Should().Be(3);
+        (await RelayOutbox.QueryAsync<string>(ds, "SELECT key FROM idempotency_keys")).Should().Equal(live);
+    }
 }

@@ -1,3 +1,4 @@
+using Allocation.Application.Common;
 using Allocation.Infrastructure;
 
 namespace Allocation.Tests.Unit;

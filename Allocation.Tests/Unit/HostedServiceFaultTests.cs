@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Allocation.Application;
+using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using Allocation.Infrastructure.Messaging;
 using Allocation.Tests.Integration;

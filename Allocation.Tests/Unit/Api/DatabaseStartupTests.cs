@@ -1,5 +1,6 @@
 using Allocation.Api.Hosting;
 using Allocation.Application;
+using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using Allocation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
