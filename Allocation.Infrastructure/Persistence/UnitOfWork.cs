@@ -113,7 +113,10 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     private void NoteUnreplicatedCommit(object sender, NpgsqlNoticeEventArgs notice)
     {
-        if (notice.Notice.MessageText.Contains(SynchronousWaitCancelled, StringComparison.Ordinal))
+        // The text in English; and, whatever the server's lc_messages, the plain WARNING (SQLSTATE 01000)
+        // it is raised as, which nothing else this service sends can raise.
+        if (notice.Notice.MessageText.Contains(SynchronousWaitCancelled, StringComparison.Ordinal)
+            || notice.Notice is { InvariantSeverity: "WARNING", SqlState: PostgresErrorCodes.Warning })
         {
             _replicationUnconfirmed = true;
         }

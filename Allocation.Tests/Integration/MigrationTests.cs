@@ -14,7 +14,7 @@ public class MigrationTests
 
         var tables = await store.QueryAsync<string>(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
-        tables.Should().Equal("allocations", "batches", "order_lines", "outbox", "products", "schemaversions");
+        tables.Should().Equal("allocations", "batches", "idempotency_keys", "order_lines", "outbox", "products", "schemaversions");
 
         var applied = await store.ScalarAsync<long>("SELECT count(*) FROM schemaversions");
         await new DatabaseMigrator(database.ConnectionString, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
