@@ -72,8 +72,15 @@ public sealed class PrivateFormation : IAsyncDisposable
         if (IsRoot)
         {
             await RunAsync("chown", ["postgres", folder]);
+            // pg_autoctl keeps its pid files in XDG_RUNTIME_DIR only when that folder exists (else in /tmp/pg_autoctl).
+            await RunAsync("install", ["-d", "-o", "postgres", "-m", "700", Path.Combine(folder, "run")]);
             // pg_autoctl's nodes put their Unix sockets in the packages' folder, which a container may not have yet.
             await RunAsync("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "2775", SocketFolder]);
+        }
+
+        else
+        {
+            await RunAsync("install", ["-d", "-m", "700", Path.Combine(folder, "run")]);
         }
 
         var nodes = Enumerable.Range(1, 2).Select(i => new FormationNode($"node_{i}", FreePort.Next(), Path.Combine(folder, $"node{i}"))).ToList();

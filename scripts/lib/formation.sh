@@ -37,10 +37,14 @@ formation_keeper() {
   setsid "$dir/autoctl" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
 }
 
-# formation_pid DIR PGDATA: the pid of the pg_autoctl that runs PGDATA, from its pid file.
+# formation_pid DIR PGDATA: the pid of the pg_autoctl that runs PGDATA, from its pid file (in
+# XDG_RUNTIME_DIR, or in /tmp/pg_autoctl for a pg_autoctl started without it).
 formation_pid() {
-  local file="$1/run/pg_autoctl$2/pg_autoctl.pid"
-  [ -f "$file" ] && head -1 "$file"
+  local file
+  for file in "$1/run/pg_autoctl$2/pg_autoctl.pid" "/tmp/pg_autoctl$2/pg_autoctl.pid"; do
+    [ -f "$file" ] && { head -1 "$file"; return 0; }
+  done
+  return 1
 }
 
 # formation_state DIR: the monitor's view, one line per node: "name port reportedstate goalstate health".
@@ -55,9 +59,11 @@ formation_state() {
 formation_start() {
   local dir=$1 port node
   mkdir -p "$dir/ports"
+  # pg_autoctl keeps its pid files in XDG_RUNTIME_DIR only when that folder exists.
+  mkdir -p -m 700 "$dir/run"
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
-    chown postgres "$dir"
+    chown postgres "$dir" "$dir/run"
     chmod 755 "$dir"
     # The nodes' Unix sockets go to the packages' folder, which a container may not have yet.
     install -d -o postgres -g postgres -m 2775 /var/run/postgresql
@@ -93,7 +99,11 @@ formation_start() {
   done
   for i in $(seq 1 240); do
     local state; state=$(formation_state "$dir")
-    if echo "$state" | grep -qE '^[^ ]+ [0-9]+ primary primary 1$' && echo "$state" | grep -qE '^[^ ]+ [0-9]+ secondary secondary 1$'; then
+    # The monitor remembers the last run's states: the nodes must also answer now.
+    if echo "$state" | grep -qE '^[^ ]+ [0-9]+ primary primary 1$' && echo "$state" | grep -qE '^[^ ]+ [0-9]+ secondary secondary 1$' \
+      && formation_psql "$dir" -c "SELECT 1" >/dev/null 2>&1 \
+      && pg_as_owner "$(pg_bin_dir)/psql" -h 127.0.0.1 -p "$(cat "$dir/ports/node1")" -U postgres -d postgres -qtAc "SELECT 1" >/dev/null 2>&1 \
+      && pg_as_owner "$(pg_bin_dir)/psql" -h 127.0.0.1 -p "$(cat "$dir/ports/node2")" -U postgres -d postgres -qtAc "SELECT 1" >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.5
@@ -102,6 +112,14 @@ formation_start() {
   "$dir/autoctl" show state >&2 || true
   tail -5 "$dir"/*.log >&2
   return 1
+}
+
+# formation_psql DIR ARGS...: psql on the formation's writable node (libpq multi-host), database postgres.
+formation_psql() {
+  local dir=$1; shift
+  pg_as_owner "$(pg_bin_dir)/psql" \
+    "host=127.0.0.1,127.0.0.1 port=$(cat "$dir/ports/node1"),$(cat "$dir/ports/node2") user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=5" \
+    -qtA "$@"
 }
 
 # formation_connection_string DIR DATABASE: both nodes, asking for the one that takes writes (Npgsql multi-host).

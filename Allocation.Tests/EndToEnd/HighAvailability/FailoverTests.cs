@@ -176,11 +176,9 @@ public sealed partial class FailoverTests
         using (new AssertionScope())
         {
             newPrimary.Should().NotBe(oldPrimary, "the switchover happened");
-            load.Writes.Where(a => !(a.IsSuccess || a.IsOutOfStock)).Select(a => a.ToString()).Should()
-                .BeEmpty("a planned switchover is invisible: every allocation is answered 201 (or 400 out of stock), never 409, 5xx or no answer");
-            load.Reads.Where(a => a.Status != 200).Select(a => a.ToString()).Should()
-                .BeEmpty("reads of confirmed allocations and of the event feed answer 200 throughout");
-            TooSlow(load).Should().BeEmpty("no request waits past the deadline");
+            load.Writes.Where(a => !(a.IsSuccess || a.IsOutOfStock)).Select(a => a.ToString()).ShouldBeNone("a planned switchover is invisible: every allocation is answered 201 (or 400 out of stock), never 409, 5xx or no answer");
+            load.Reads.Where(a => a.Status != 200).Select(a => a.ToString()).ShouldBeNone("reads of confirmed allocations and of the event feed answer 200 throughout");
+            TooSlow(load).ShouldBeNone("no request waits past the deadline");
             await EverythingConfirmedIsStoredAndPublishedAsync(load, skus);
             InstancesShouldBeRunning();
         }
@@ -197,7 +195,7 @@ public sealed partial class FailoverTests
         await RunOnAfterAsync(load, resumedAt);
         Report(load, faultAt, $"kill -9 of {primary}'s postmaster", resumedAt);
 
-        await UnplannedFailoverShouldBeSurvivedAsync(load, skus, resumedAt);
+        await UnplannedFailoverShouldBeSurvivedAsync(load, skus, faultAt, resumedAt);
     }
 
     [Test]
@@ -214,7 +212,7 @@ public sealed partial class FailoverTests
         Report(load, faultAt, $"kill -9 of {primary}'s keeper and postmaster; {newPrimary} took over", resumedAt);
 
         newPrimary.Should().NotBe(primary, "the standby was promoted");
-        await UnplannedFailoverShouldBeSurvivedAsync(load, skus, resumedAt);
+        await UnplannedFailoverShouldBeSurvivedAsync(load, skus, faultAt, resumedAt);
     }
 
     [Test]
@@ -233,10 +231,9 @@ public sealed partial class FailoverTests
 
         using (new AssertionScope())
         {
-            load.Writes.Where(a => !(a.IsSuccess || a.IsOutOfStock)).Select(a => a.ToString()).Should()
-                .BeEmpty("a node rejoining is invisible: every allocation is answered 201");
-            load.Reads.Where(a => a.Status != 200).Select(a => a.ToString()).Should().BeEmpty("reads answer 200 throughout");
-            TooSlow(load).Should().BeEmpty("no request waits past the deadline");
+            load.Writes.Where(a => !(a.IsSuccess || a.IsOutOfStock)).Select(a => a.ToString()).ShouldBeNone("a node rejoining is invisible: every allocation is answered 201");
+            load.Reads.Where(a => a.Status != 200).Select(a => a.ToString()).ShouldBeNone("reads answer 200 throughout");
+            TooSlow(load).ShouldBeNone("no request waits past the deadline");
             await EverythingConfirmedIsStoredAndPublishedAsync(load, skus);
             InstancesShouldBeRunning();
         }
@@ -257,11 +254,12 @@ public sealed partial class FailoverTests
 
         using (new AssertionScope())
         {
-            Unexpected(load).Should().BeEmpty("while writes stall an answer is 201, 503 with Retry-After or 504, never a 500 or no answer");
-            TooSlow(load).Should().BeEmpty("no request waits past the deadline");
+            FailedBefore(load, faultAt).ShouldBeNone("with a writable primary and its standby every request is answered 2xx");
+            Unexpected(load).ShouldBeNone("while writes stall an answer is 201, 503 with Retry-After or 504, never a 500 or no answer");
+            TooSlow(load).ShouldBeNone("no request waits past the deadline");
             load.Writes.Where(a => a.Status == 201 && a.Started > aloneAt).Should().NotBeEmpty("writes go on without the standby");
             load.Writes.Where(a => a.Status == 201 && a.Started > faultAt.AddSeconds(0.5) && a.Started + TimeSpan.FromSeconds(a.Seconds) < aloneAt.AddSeconds(-0.5))
-                .Select(a => a.ToString()).Should().BeEmpty(
+                .Select(a => a.ToString()).ShouldBeNone(
                     "while the formation is still synchronous a 201 means the standby has the commit too: with the standby gone no " +
                     "commit can be confirmed until pg_auto_failover drops synchronous replication (a COMMIT whose wait for the standby " +
                     "was cancelled is committed only locally, and must not be answered 201)");
@@ -339,14 +337,14 @@ public sealed partial class FailoverTests
     }
 
     /// <summary>The targets of an unplanned failover (issue 17, section 3).</summary>
-    private async Task UnplannedFailoverShouldBeSurvivedAsync(FormationLoad load, string[] skus, DateTime resumedAt)
+    private async Task UnplannedFailoverShouldBeSurvivedAsync(FormationLoad load, string[] skus, DateTime faultAt, DateTime resumedAt)
     {
         using (new AssertionScope())
         {
-            Unexpected(load).Should().BeEmpty("without a writable primary an answer is 503 with Retry-After or 504, never a 500 or no answer");
-            TooSlow(load).Should().BeEmpty("no request waits past the deadline");
-            load.Writes.Concat(load.Reads).Where(a => !a.IsSuccess && a.Started > resumedAt + RecoveryLimit).Select(a => a.ToString()).Should()
-                .BeEmpty($"within {RecoveryLimit.TotalSeconds:0} s of writes resuming (at {resumedAt:HH:mm:ss.fff}) every request is answered 2xx again");
+            FailedBefore(load, faultAt).ShouldBeNone("with a writable primary every request is answered 2xx");
+            Unexpected(load).ShouldBeNone("without a writable primary an answer is 503 with Retry-After or 504, never a 500 or no answer");
+            TooSlow(load).ShouldBeNone("no request waits past the deadline");
+            load.Writes.Concat(load.Reads).Where(a => !a.IsSuccess && a.Started > resumedAt + RecoveryLimit).Select(a => a.ToString()).ShouldBeNone($"within {RecoveryLimit.TotalSeconds:0} s of writes resuming (at {resumedAt:HH:mm:ss.fff}) every request is answered 2xx again");
             await EverythingConfirmedIsStoredAndPublishedAsync(load, skus);
             InstancesShouldBeRunning();
         }
@@ -388,6 +386,10 @@ public sealed partial class FailoverTests
             .Concat(load.Reads.Where(a => !(a.IsSuccess || a.IsUnavailable || a.IsTimeout)))
             .Select(a => a.ToString())];
 
+    /// <summary>Answers other than 2xx (and 400 out of stock) that arrived before the fault was injected.</summary>
+    private static List<string> FailedBefore(FormationLoad load, DateTime faultAt) =>
+        [.. load.Writes.Concat(load.Reads).Where(a => !a.IsSuccess && !a.IsOutOfStock && a.Started + TimeSpan.FromSeconds(a.Seconds) < faultAt).Select(a => a.ToString())];
+
     private static List<string> TooSlow(FormationLoad load) =>
         [.. load.Writes.Concat(load.Reads).Where(a => a.Seconds > (RequestDeadline + DeadlineSlack).TotalSeconds).Select(a => a.ToString())];
 
@@ -424,6 +426,12 @@ public sealed partial class FailoverTests
             lines.Add($"201s slower than 4 s: {slow201.Count}, answered from {At(slow201.Min(a => a.Started + TimeSpan.FromSeconds(a.Seconds)))} to {At(slow201.Max(a => a.Started + TimeSpan.FromSeconds(a.Seconds)))}");
         }
 
+        if (load.Writes.Concat(load.Reads).Where(a => a.Status == 0).Select(a => a.Started + TimeSpan.FromSeconds(a.Seconds)).DefaultIfEmpty().Min() is var unanswered
+            && unanswered != default)
+        {
+            lines.Add($"first request without an answer (connection refused or reset) at {At(unanswered)}");
+        }
+
         var probe = load.Probe.Where(p => p.Started >= faultAt).ToList();
         var probeFailures = probe.Where(p => !p.Succeeded).ToList();
         lines.Add(probeFailures.Count == 0
@@ -458,4 +466,19 @@ public sealed partial class FailoverTests
 
     [GeneratedRegex("[0-9a-f]{10,}|order-[-a-z]*[0-9a-f]+|sku-[-a-z]*[0-9a-f]+|batch-[-a-z]*[0-9a-f]+|:[0-9]{4,5}\\b|\\b[0-9]+(\\.[0-9]+)? ?(ms|s)\\b")]
     private static partial Regex Ids();
+}
+
+/// <summary>An empty list of failures, or a failure that says how many there were (and the first few).</summary>
+internal static class FailureLists
+{
+    public static void ShouldBeNone(this IEnumerable<string> failures, string because)
+    {
+        var list = failures.ToList();
+        if (list.Count > 0)
+        {
+            // Inside an AssertionScope this is collected with the test's other failures.
+            Execute.Assertion.FailWith("Expected none, but found {0}: " + because.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal) + ". The first ones:\n{1}",
+                list.Count, string.Join('\n', list.Take(3)));
+        }
+    }
 }
