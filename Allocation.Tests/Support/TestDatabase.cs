@@ -20,7 +20,7 @@ public sealed class TestDatabase
     private readonly string _adminConnectionString;
     private readonly string _name;
 
-    private TestDatabase(string adminConnectionString, string name, PrivatePostgres? cluster, bool shared)
+    private TestDatabase(string adminConnectionString, string name, PrivatePostgres? cluster, bool shared, string? serviceConnectionString = null)
     {
         _adminConnectionString = adminConnectionString;
         _name = name;
@@ -28,7 +28,7 @@ public sealed class TestDatabase
         IsShared = shared;
         ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
         var server = new NpgsqlConnectionStringBuilder(adminConnectionString);
-        ServiceConnectionString = new NpgsqlConnectionStringBuilder
+        ServiceConnectionString = serviceConnectionString ?? new NpgsqlConnectionStringBuilder
         {
             Host = server.Host,
             Port = server.Port,
@@ -114,7 +114,28 @@ public sealed class TestDatabase
         return await CreateOnAsync(configured, cluster, shared);
     }
 
-    private static async Task<TestDatabase> CreateOnAsync(string adminConnectionString, PrivatePostgres? cluster, bool shared)
+    /// <summary>
+    /// A new migrated database on a pg_auto_failover formation, created on its primary (the standby
+    /// replicates it). The service gets the formation's multi-host string as an operator writes it;
+    /// the tests' own connections ask for the primary and check which host that is on every new
+    /// connection (no cached host state), so that they read from the primary of the moment.
+    /// Dispose the formation, not this: it drops nothing.
+    /// </summary>
+    public static Task<TestDatabase> CreateOnFormationAsync(PrivateFormation formation)
+    {
+        ArgumentNullException.ThrowIfNull(formation);
+        var admin = new NpgsqlConnectionStringBuilder(formation.ConnectionString("postgres"))
+        {
+            TargetSessionAttributes = "primary",
+            HostRecheckSeconds = 0,
+            Timeout = 5,
+            CommandTimeout = 30,
+        }.ConnectionString;
+        return CreateOnAsync(admin, cluster: null, shared: false, name => formation.ConnectionString(name));
+    }
+
+    private static async Task<TestDatabase> CreateOnAsync(
+        string adminConnectionString, PrivatePostgres? cluster, bool shared, Func<string, string>? serviceConnectionString = null)
     {
         var name = "allocation_test_" + Guid.NewGuid().ToString("N")[..12];
         await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
@@ -124,7 +145,7 @@ public sealed class TestDatabase
             await create.ExecuteNonQueryAsync();
         }
 
-        var database = new TestDatabase(adminConnectionString, name, cluster, shared);
+        var database = new TestDatabase(adminConnectionString, name, cluster, shared, serviceConnectionString?.Invoke(name));
         await new DatabaseMigrator(database.ConnectionString, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
         return database;
     }
