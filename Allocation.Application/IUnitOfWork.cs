@@ -14,6 +14,13 @@ public interface IUnitOfWork : IAsyncDisposable
 
     /// <exception cref="ConcurrencyConflict">Another unit of work changed one of the products first.</exception>
     Task CommitAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes <see cref="CommitAsync"/> wait for the synchronous standby even when this unit of work
+    /// changed nothing. For the repeat of a write whose COMMIT was cut off: when the repeat finds the
+    /// earlier write, its answer is a success only once that write is on the standby too.
+    /// </summary>
+    void ConfirmEarlierWrites();
 }
 
 /// <summary>Opens units of work.</summary>

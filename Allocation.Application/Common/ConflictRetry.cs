@@ -48,6 +48,7 @@ public sealed partial class ConflictRetry(
         var freshConnectionRetries = 0;
         for (var attemptNumber = 1; ; attemptNumber++)
         {
+            var attemptStarted = Stopwatch.GetTimestamp();
             try
             {
                 var result = await attempt(cancellationToken);
@@ -60,6 +61,18 @@ public sealed partial class ConflictRetry(
                 var delay = conflictBackoff.Next();
                 if (attemptNumber >= _options.MaxAttempts || Stopwatch.GetElapsedTime(started) + delay > _options.Budget)
                 {
+                    var lastAttempt = Stopwatch.GetElapsedTime(attemptStarted);
+                    if (lastAttempt > _options.StuckWriteAfter || gate.StalledSince(sku, started))
+                    {
+                        // A healthy write takes milliseconds: this one, or the ones ahead of it, waited seconds
+                        // for the database (a row locked by a transaction stuck in its COMMIT, waiting for a
+                        // lost standby) and then found the product moved on. The database stalled; the SKU
+                        // is not contended.
+                        throw new StoreUnavailable(
+                            $"The database held this write or the ones ahead of it ({lastAttempt.TotalSeconds:0.#} s in its last attempt) before it lost the version check.",
+                            conflict);
+                    }
+
                     throw new ConcurrencyConflict(
                         $"The product kept changing under this request; gave up after {attemptNumber} attempts.", conflict);
                 }
@@ -130,7 +143,7 @@ public sealed partial class ConflictRetry(
             turn = await gate.TryEnterAsync(sku, _options.FailoverWait - Stopwatch.GetElapsedTime(started), cancellationToken);
         }
 
-        return turn ?? throw gate.NoTurn(sku, Stopwatch.GetElapsedTime(started));
+        return turn ?? throw gate.NoTurn(sku, Stopwatch.GetElapsedTime(started), started);
     }
 
     private Backoff FailoverBackoff() => new(_options.FailoverFirstDelay, _options.FailoverMaxDelay);

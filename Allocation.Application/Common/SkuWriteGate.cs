@@ -33,8 +33,11 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     /// No turn came within <paramref name="wait"/> and no write of the SKU has started or finished for
     /// longer than a healthy write ever takes: the database is not answering, and waiting longer is no use.
     /// </exception>
-    public async Task<ITurn> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken) =>
-        await TryEnterAsync(sku, wait, cancellationToken) ?? throw NoTurn(sku, wait);
+    public async Task<ITurn> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var since = Stopwatch.GetTimestamp();
+        return await TryEnterAsync(sku, wait, cancellationToken) ?? throw NoTurn(sku, wait, since);
+    }
 
 
     /// <returns>The turn, to dispose when the write is over; null when none came within <paramref name="wait"/>.</returns>
@@ -65,6 +68,11 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
             }
         }
 
+        if (entered)
+        {
+            Progress(lane);
+        }
+
         return entered ? new Turn(this, sku, lane) : null;
     }
 
@@ -81,11 +89,11 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     }
 
     /// <summary>
-    /// Stuck, not busy, when no write of any SKU has had an answer from the database for a while: the
-    /// database as a whole is not answering. Writes of other SKUs getting answers mean it is alive and
-    /// this SKU is merely contended.
+    /// Why no turn came. Waiting out a failover: unavailable. Stuck, not busy, when no write of any SKU
+    /// has had an answer from the database for a while (the database as a whole is not answering), or
+    /// when the write holding this SKU's turn has had none for as long. Otherwise the SKU is contended.
     /// </summary>
-    internal Exception NoTurn(string sku, TimeSpan wait)
+    internal Exception NoTurn(string sku, TimeSpan wait, long since)
     {
         if (WaitingForDatabase)
         {
@@ -93,15 +101,50 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
         }
 
         var idle = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastDatabaseAnswer));
-        return idle > _stuckAfter
-            ? new StoreUnavailable($"No write has had an answer from the database for {idle.TotalSeconds:0.#} s.")
+        if (idle > _stuckAfter)
+        {
+            return new StoreUnavailable($"No write has had an answer from the database for {idle.TotalSeconds:0.#} s.");
+        }
+
+        // Other SKUs' writes may be answered while this SKU's are stuck at the database (a COMMIT waiting
+        // for a lost synchronous standby, a row lock held by one that is): a lane that stood still for
+        // longer than a healthy write takes while this one waited was stuck, not contended.
+        return StalledSince(sku, since)
+            ? new StoreUnavailable($"The writes of sku {sku} ahead of this one waited for the database; this one waited {wait.TotalSeconds:0.#} s.")
             : new ConcurrencyConflict($"Other writes of sku {sku} kept this one queued for {wait.TotalSeconds:0.###} s.");
+    }
+
+    /// <summary>
+    /// The SKU's writes stood still for longer than a healthy write takes at some point since
+    /// <paramref name="since"/> (a Stopwatch timestamp), or stand still now: whoever waited then was
+    /// waiting for the database, not for other writers.
+    /// </summary>
+    internal bool StalledSince(string sku, long since)
+    {
+        lock (_lanes)
+        {
+            return _lanes.TryGetValue(sku, out var lane)
+                && (Interlocked.Read(ref lane.LastStall) >= since
+                    || Stopwatch.GetElapsedTime(Interlocked.Read(ref lane.LastProgress)) > _stuckAfter);
+        }
+    }
+
+    /// <summary>A turn was taken or given back, or its holder had an answer: records a stall that this ends.</summary>
+    private void Progress(Lane lane)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var previous = Interlocked.Exchange(ref lane.LastProgress, now);
+        if (Stopwatch.GetElapsedTime(previous, now) > _stuckAfter)
+        {
+            Interlocked.Exchange(ref lane.LastStall, now);
+        }
     }
 
     private void Leave(string sku, Lane lane, bool released)
     {
         if (released)
         {
+            Progress(lane);
             lane.Turns.Release();
         }
 
@@ -117,6 +160,12 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
 
     private sealed class Lane(int writers)
     {
+        /// <summary>When a turn was last taken or given back, or its holder last had an answer (a Stopwatch timestamp).</summary>
+        public long LastProgress = Stopwatch.GetTimestamp();
+
+        /// <summary>When the lane last moved after standing still for longer than a healthy write takes (0: never).</summary>
+        public long LastStall;
+
         public SemaphoreSlim Turns { get; } = new(writers, writers);
 
         /// <summary>Writers holding or waiting for a turn; guarded by the gate's lock.</summary>
@@ -141,7 +190,11 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     {
         private int _disposed;
 
-        public void DatabaseAnswered() => Interlocked.Exchange(ref gate._lastDatabaseAnswer, Stopwatch.GetTimestamp());
+        public void DatabaseAnswered()
+        {
+            Interlocked.Exchange(ref gate._lastDatabaseAnswer, Stopwatch.GetTimestamp());
+            gate.Progress(lane);
+        }
 
         public void DatabaseUnavailable() => Interlocked.Exchange(ref gate._lastUnavailable, Stopwatch.GetTimestamp());
 

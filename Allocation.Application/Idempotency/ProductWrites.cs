@@ -23,15 +23,24 @@ public sealed class ProductWrites(IUnitOfWorkFactory unitsOfWork, ConflictRetry 
         string sku, Func<IUnitOfWork, CancellationToken, Task<T>> decide, CancellationToken cancellationToken, bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(decide);
+        var earlierCommitCutOff = false;
         return retry.ExecuteAsync(
             sku,
             async ct =>
             {
                 await using var uow = await unitsOfWork.BeginAsync(ct);
+                if (earlierCommitCutOff)
+                {
+                    uow.ConfirmEarlierWrites();
+                }
+
                 if (request.Key is { } key && await uow.Idempotency.ClaimAsync(request.Caller, key, ct) is { } stored)
                 {
-                    // Nothing to commit: the earlier request's change and answer are already stored.
-                    return Replay<T>(stored, key);
+                    var replay = Replay<T>(stored, key);
+                    // Nothing else to write: the earlier request's change and answer are stored. The commit
+                    // still waits for the standby when that change's own COMMIT was cut off.
+                    await uow.CommitAsync(ct);
+                    return replay;
                 }
 
                 var answer = await decide(uow, ct);
@@ -40,7 +49,16 @@ public sealed class ProductWrites(IUnitOfWorkFactory unitsOfWork, ConflictRetry 
                     uow.Idempotency.Record(request.Caller, recordedKey, request.Fingerprint, JsonSerializer.Serialize(answer, AnswerJson));
                 }
 
-                await uow.CommitAsync(ct);
+                try
+                {
+                    await uow.CommitAsync(ct);
+                }
+                catch (StoreUnavailable cutOff) when (cutOff.Fault == StoreFault.OutcomeUnknown)
+                {
+                    earlierCommitCutOff = true;
+                    throw;
+                }
+
                 return answer;
             },
             cancellationToken,

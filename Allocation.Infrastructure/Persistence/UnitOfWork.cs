@@ -1,4 +1,5 @@
 using System.Data;
+using Dapper;
 using Allocation.Application;
 using Allocation.Application.Idempotency;
 using Npgsql;
@@ -19,6 +20,9 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     /// <summary>Set by the server's warning that a COMMIT stopped waiting for the synchronous standby.</summary>
     private volatile bool _replicationUnconfirmed;
+
+    /// <summary>The commit must wait for the synchronous standby even if nothing was written (<see cref="ConfirmEarlierWrites"/>).</summary>
+    private bool _confirmEarlierWrites;
 
     private UnitOfWork(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan idempotencyRetention)
     {
@@ -72,10 +76,25 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
     }
 
+    public void ConfirmEarlierWrites() => _confirmEarlierWrites = true;
+
+    /// <summary>
+    /// Gives the transaction an id, so that its COMMIT writes WAL and, like any commit that does, waits
+    /// for the synchronous standby to have everything up to it, earlier commits included.
+    /// </summary>
+    internal const string TakeTransactionId = "SELECT pg_current_xact_id()";
+
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         try
         {
+            if (_confirmEarlierWrites)
+            {
+                await RunAsync(
+                    token => _connection.ExecuteScalarAsync(new CommandDefinition(TakeTransactionId, transaction: _transaction, cancellationToken: token)),
+                    cancellationToken);
+            }
+
             if (_products.IsOneStatement && !_idempotency.HasPending)
             {
                 // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
@@ -90,8 +109,11 @@ internal sealed class UnitOfWork : IUnitOfWork
                 await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
             }
         }
-        catch (StoreUnavailable failure) when (_replicationUnconfirmed)
+        catch (StoreUnavailable failure) when (_replicationUnconfirmed && failure.Fault != StoreFault.OutcomeUnknown)
         {
+            // The wait was cancelled and the COMMIT then failed too (a timeout): on one server only.
+            // (When the server terminated the connection during the wait, a switchover or shutdown, the
+            // outcome is unknown like any COMMIT cut off, and a repeat confirms it: see ConfirmEarlierWrites.)
             throw NotReplicated(failure);
         }
 

@@ -119,6 +119,8 @@ public class ChangeBatchTests
 
             public Task CommitAsync(CancellationToken cancellationToken) => inner.CommitAsync(cancellationToken);
 
+            public void ConfirmEarlierWrites() => inner.ConfirmEarlierWrites();
+
             public ValueTask DisposeAsync() => inner.DisposeAsync();
         }
     }

@@ -54,6 +54,32 @@ public class ConflictRetryTests
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(4));
     }
 
+    /// <remarks>Alone: it holds an attempt to a wall-clock length.</remarks>
+    [Test]
+    [NonParallelizable]
+    public async Task A_conflict_met_after_the_database_held_the_write_for_seconds_is_unavailability_not_contention()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new ConflictRetryOptions
+        {
+            Budget = TimeSpan.FromMilliseconds(150),
+            StuckWriteAfter = TimeSpan.FromMilliseconds(100),
+        });
+        var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+
+        var held = () => retry.ExecuteAsync<int>(
+            "LAMP",
+            async ct =>
+            {
+                await Task.Delay(300, ct);
+                throw new ConcurrencyConflict("the product moved on while this write waited for its lock");
+            },
+            None);
+        var quick = () => retry.ExecuteAsync<int>("LAMP", _ => throw new ConcurrencyConflict("lost"), None);
+
+        await held.Should().ThrowAsync<StoreUnavailable>().WithMessage("*held this write*");
+        await quick.Should().ThrowAsync<ConcurrencyConflict>("quick losses until the budget is spent are contention");
+    }
+
     [Test]
     public async Task Business_errors_are_not_retried()
     {
@@ -114,6 +140,7 @@ public class ConflictRetryTests
 
         result.Should().Be("b1");
         uow.Verify(u => u.CommitAsync(It.IsAny<CancellationToken>()), Times.Exactly(2));
+        uow.Verify(u => u.ConfirmEarlierWrites(), Times.Once(), "the repeat's commit waits for the standby to have the earlier write too");
     }
 
     [Test]

@@ -268,6 +268,11 @@ internal sealed class FakeUnitOfWork(FakeStore store) : IUnitOfWork, IIdempotenc
 
     public IIdempotencyRecords Idempotency => this;
 
+    /// <summary>Whether the use case asked for its commit to wait for the standby (a repeat after a cut-off commit).</summary>
+    public bool ConfirmedEarlierWrites { get; private set; }
+
+    public void ConfirmEarlierWrites() => ConfirmedEarlierWrites = true;
+
     public Task CommitAsync(CancellationToken cancellationToken)
     {
         store.Commit(_products.Added, _products.Loaded);

@@ -115,6 +115,30 @@ public class SkuWriteGateTests
         }
     }
 
+    /// <remarks>Alone: a stall between entering and giving up would change what the gate sees.</remarks>
+    [Test]
+    [NonParallelizable]
+    public async Task Behind_a_write_stuck_at_the_database_the_store_is_unavailable_even_while_other_skus_are_answered()
+    {
+        var gate = Gate(stuckAfter: TimeSpan.FromMilliseconds(300));
+        using var stuck = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
+        using var other = await gate.EnterAsync("CHAIR", TimeSpan.Zero, None);
+        var otherAnswered = Task.Run(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                other.DatabaseAnswered();
+                await Task.Delay(50);
+            }
+        });
+
+        var queued = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(600), None);
+
+        await queued.Should().ThrowAsync<StoreUnavailable>("the write ahead has had no answer for longer than a healthy write takes")
+            .WithMessage("*ahead of this one*");
+        await otherAnswered;
+    }
+
     [Test]
     public async Task Nothing_is_left_behind_once_every_writer_is_done_or_gave_up()
     {
@@ -186,6 +210,8 @@ public class SkuWriteGateTests
         public void Add(Product product) => throw new NotSupportedException();
 
         public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void ConfirmEarlierWrites() => throw new NotSupportedException("No commit is cut off here.");
 
         public ValueTask DisposeAsync()
         {
