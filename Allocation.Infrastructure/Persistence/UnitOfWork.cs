@@ -1,7 +1,7 @@
 using System.Data;
-using Dapper;
 using Allocation.Application;
 using Allocation.Application.Idempotency;
+using Dapper;
 using Npgsql;
 
 namespace Allocation.Infrastructure.Persistence;

@@ -83,6 +83,7 @@ public class BoundedRequestTests
         {
             ["Limits:RequestTimeout"] = "00:00:00.500",
             ["ConflictRetry:Budget"] = "00:00:00.250",
+            ["ConflictRetry:FailoverWait"] = "00:00:00.250",
         });
         using var client = factory.CreateClient();
         var (sku, _) = await AddStockAsync(client);
