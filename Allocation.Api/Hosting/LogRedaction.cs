@@ -126,6 +126,13 @@ internal static partial class LogRedaction
                 copy?.Add(new KeyValuePair<string, object?>(pairs[i].Key, safe));
             }
 
+            // A scope (no message) with clean values is passed on as it is, without formatting it: hosting
+            // opens one per request, and its text is only made if a provider prints it.
+            if (copy is null && message is null)
+            {
+                return state;
+            }
+
             var text = message ?? state.ToString();
             var safeText = Redact(text);
             return copy is null && ReferenceEquals(safeText, text) ? state : new RedactedState(copy ?? [.. pairs], safeText ?? string.Empty);

@@ -42,7 +42,8 @@ internal sealed class RedactingLogger(ILogger inner, string category) : ILogger
         var safeException = LogRedaction.Redact(exception);
         if (ReferenceEquals(safeState, state) && ReferenceEquals(safeException, exception))
         {
-            inner.Log(logLevel, eventId, state, exception, formatter);
+            // Formatted once, here: the providers are given the text rather than formatting it again.
+            inner.Log(logLevel, eventId, state, exception, (_, _) => message);
             return;
         }
 
