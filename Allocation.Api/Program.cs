@@ -11,6 +11,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
+// From here on, a refusal to start (any exception out of this file) is one log line and exit code 1.
+StartupRefusal.Install(builder);
 var configuration = builder.Configuration;
 
 var connectionString = configuration.GetConnectionString("Allocation")

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Allocation.Api.Hosting;
 
@@ -20,6 +22,9 @@ internal static partial class AuthenticationSetup
     /// <summary>Default leeway for clocks that disagree; ASP.NET's own 5 minutes keeps a stolen token alive too long.</summary>
     private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromMinutes(1);
 
+    /// <summary>HS256 refuses keys shorter than its hash: 256 bits.</summary>
+    private const int MinimumKeyBytes = 32;
+
     public static IServiceCollection AddAllocationAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         var disabled = configuration.GetValue($"{SectionName}:Disabled", false);
@@ -36,11 +41,23 @@ internal static partial class AuthenticationSetup
             return services;
         }
 
-        RefuseIncompleteConfiguration(configuration.GetSection(BearerSection));
+        var signingKeys = RefuseIncompleteConfiguration(configuration.GetSection(BearerSection));
         var clockSkew = configuration.GetValue($"{SectionName}:ClockSkew", DefaultClockSkew);
+        var keyRefresh = KeyRefreshSettings.From(configuration);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, bearer =>
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<ILoggerFactory>((bearer, logs) =>
         {
+            if (bearer.ConfigurationManager is not null && bearer.MetadataAddress is { Length: > 0 } metadata)
+            {
+                // Runs after the framework's own post-configuration, which made a ConfigurationManager with its own schedule.
+                bearer.ConfigurationManager = new ProviderKeySet(
+                    metadata,
+                    new HttpDocumentRetriever(bearer.Backchannel) { RequireHttps = bearer.RequireHttpsMetadata },
+                    keyRefresh,
+                    TimeProvider.System,
+                    logs.CreateLogger<ProviderKeySet>());
+            }
+
             // Claims keep their JWT names ("scope", "scp"), not the WS-Federation URIs they would be mapped to.
             bearer.MapInboundClaims = false;
             bearer.TokenHandlers.Clear();
@@ -54,9 +71,12 @@ internal static partial class AuthenticationSetup
             validation.RequireExpirationTime = true;
             validation.RequireSignedTokens = true; // "alg": "none" is refused
             validation.ClockSkew = clockSkew;
-            // The framework hands these over as a lazy sequence that reads configuration and builds new
-            // keys on each validation; build them once.
-            validation.IssuerSigningKeys = validation.IssuerSigningKeys?.ToList();
+            // Never validate with an older key set than the provider publishes now (ProviderKeySet).
+            validation.ValidateWithLKG = false;
+            // Built here, once: the framework hands over a lazy sequence that decodes the configuration on
+            // each validation, and takes only the first key of each issuer (a second one, for a rotation,
+            // would never be used).
+            validation.IssuerSigningKeys = signingKeys.Count == 0 ? null : signingKeys;
         });
         services.AddAuthorizationBuilder().AddScopePolicies(scope =>
             new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme)
@@ -90,8 +110,12 @@ internal static partial class AuthenticationSetup
         return authorization;
     }
 
-    /// <summary>Secure by default: without a way to check tokens the service does not start, in any environment.</summary>
-    private static void RefuseIncompleteConfiguration(IConfigurationSection bearer)
+    /// <summary>
+    /// Secure by default: without a way to check tokens the service does not start, in any environment,
+    /// nor with keys that could never validate one (each would otherwise fail on every request instead).
+    /// Returns the configured signing keys.
+    /// </summary>
+    private static List<SecurityKey> RefuseIncompleteConfiguration(IConfigurationSection bearer)
     {
         var hasAuthority = !string.IsNullOrWhiteSpace(bearer["Authority"]) || !string.IsNullOrWhiteSpace(bearer["MetadataAddress"]);
         var keys = bearer.GetSection("SigningKeys").GetChildren().Where(k => !string.IsNullOrWhiteSpace(k["Value"])).ToList();
@@ -112,12 +136,49 @@ internal static partial class AuthenticationSetup
                 "No audience configured: without one, a token the provider issued for any other API would be accepted here." + how);
         }
 
-        var issuers = bearer.GetSection("ValidIssuers").GetChildren().Select(i => i.Value).Append(bearer["ValidIssuer"]).ToHashSet(StringComparer.Ordinal);
-        if (keys.Find(k => !issuers.Contains(k["Issuer"])) is { } orphan)
+        var issuers = bearer.GetSection("ValidIssuers").GetChildren().Select(i => i.Value).Append(bearer["ValidIssuer"])
+            .Where(i => !string.IsNullOrWhiteSpace(i)).ToHashSet(StringComparer.Ordinal);
+        if (!hasAuthority && issuers.Count == 0)
         {
             throw new InvalidOperationException(
-                $"The signing key {orphan.Path} names the issuer '{orphan["Issuer"]}', which is not a ValidIssuer: it would never be used." + how);
+                "Signing keys are configured but no ValidIssuer: every token would be refused, as no issuer is trusted." + how);
         }
+
+        var signingKeys = new List<SecurityKey>(keys.Count);
+        foreach (var key in keys)
+        {
+            if (string.IsNullOrWhiteSpace(key["Issuer"]))
+            {
+                throw new InvalidOperationException(
+                    $"The signing key {key.Path} names no Issuer: it would never be used. Set {key.Path}:Issuer to one of the ValidIssuers." + how);
+            }
+
+            if (!issuers.Contains(key["Issuer"]!))
+            {
+                throw new InvalidOperationException(
+                    $"The signing key {key.Path} names the issuer '{key["Issuer"]}', which is not a ValidIssuer: it would never be used." + how);
+            }
+
+            // The key's value is a secret: it is named by its path, never quoted.
+            var bytes = new byte[key["Value"]!.Length];
+            if (!Convert.TryFromBase64String(key["Value"]!, bytes, out var length))
+            {
+                throw new InvalidOperationException(
+                    $"The signing key {key.Path}:Value is not base64: no token could be checked with it. " +
+                    "Give the key's bytes in base64, as dotnet user-jwts writes them." + how);
+            }
+
+            if (length < MinimumKeyBytes)
+            {
+                throw new InvalidOperationException(
+                    $"The signing key {key.Path} is {length * 8} bits long; HS256 needs at least {MinimumKeyBytes * 8} " +
+                    $"({MinimumKeyBytes} bytes, base64), and would refuse every token signed with it." + how);
+            }
+
+            signingKeys.Add(new SymmetricSecurityKey(bytes[..length]));
+        }
+
+        return signingKeys;
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning,

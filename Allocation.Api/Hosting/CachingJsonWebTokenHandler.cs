@@ -9,9 +9,11 @@ namespace Allocation.Api.Hosting;
 /// Remembers tokens that passed validation, by their exact text (signature included), so that a
 /// client sending the same token on every request pays for parsing, the signature check and the
 /// claims once instead of on every request (docs/performance.md: about a third of a read's cost
-/// with a token). An entry lives until the token expires, and never longer than <see cref="MaxAge"/>,
-/// so that a key withdrawn from the configuration or the provider's metadata stops being honoured
-/// soon. Failures are never remembered: a refused token is checked again, in full, every time.
+/// with a token). An entry lives until the token expires, and never longer than <see cref="MaxAge"/>;
+/// and it answers only while the key that verified its signature is still among the keys the request
+/// is validated with, so that a key withdrawn from the provider's key set stops being honoured as soon
+/// as the service has re-read the set (<see cref="ProviderKeySet"/>), not up to <see cref="MaxAge"/> later.
+/// Failures are never remembered: a refused token is checked again, in full, every time.
 /// </summary>
 internal sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity = CachingJsonWebTokenHandler.DefaultCapacity) : JsonWebTokenHandler
 {
@@ -25,7 +27,7 @@ internal sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity
         var now = time.GetUtcNow().UtcDateTime;
         if (_validated.TryGetValue(token, out var known))
         {
-            if (now < known.Until)
+            if (now < known.Until && StillTrusted(known.Token.SigningKey, validationParameters))
             {
                 // A copy per request: the identity and its claims are the request's to change.
                 return new TokenValidationResult
@@ -52,6 +54,38 @@ internal sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Whether the key that verified a remembered token is still trusted. The same instance while the
+    /// key set is unchanged (the cheap check); otherwise the same key material (a re-read key set, or
+    /// configuration that built its keys anew), compared by JWK thumbprint.
+    /// </summary>
+    private static bool StillTrusted(SecurityKey? key, TokenValidationParameters parameters)
+    {
+        if (key is null)
+        {
+            return false;
+        }
+
+        var trusted = parameters.IssuerSigningKeys ?? [];
+        if (parameters.IssuerSigningKey is { } single)
+        {
+            trusted = trusted.Append(single);
+        }
+
+        if (trusted.Any(k => ReferenceEquals(k, key)))
+        {
+            return true;
+        }
+
+        if (!key.CanComputeJwkThumbprint())
+        {
+            return false;
+        }
+
+        var thumbprint = key.ComputeJwkThumbprint();
+        return trusted.Any(k => k.CanComputeJwkThumbprint() && k.ComputeJwkThumbprint().AsSpan().SequenceEqual(thumbprint));
     }
 
     /// <summary>Bounded: expired entries make room; when the cache is full of live ones, new tokens are simply not remembered.</summary>

@@ -9,8 +9,8 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 namespace Allocation.Api.Hosting;
 
 /// <summary>
-/// The problem responses any action can give, declared once: every action can answer 503 (database
-/// unavailable) and 504 (deadline); one that reads a body, 413 and 415; one that writes, 409 when its
+/// The problem responses any action can give, declared once: every action can answer 429 (rate limit),
+/// 503 (database unavailable) and 504 (deadline); one that reads a body, 413 and 415; one that writes, 409 when its
 /// SKU stays too contended. Actions declare only what is their own, and a new endpoint is described
 /// completely without remembering any of this.
 /// </summary>
@@ -22,6 +22,7 @@ internal sealed class CommonResponses : IApplicationModelConvention
         [StatusCodes.Status422UnprocessableEntity] = "The Idempotency-Key was already used with a different request.",
         [StatusCodes.Status413PayloadTooLarge] = "The body is larger than the limit.",
         [StatusCodes.Status415UnsupportedMediaType] = "The body is not application/json.",
+        [StatusCodes.Status429TooManyRequests] = "This caller sent more requests than its rate limit allows; retry after the Retry-After delay (seconds).",
         [StatusCodes.Status503ServiceUnavailable] = "The database is unavailable, read-only or not answering; retry after the Retry-After delay.",
         [StatusCodes.Status504GatewayTimeout] = "The request did not finish within its deadline and was cancelled.",
     };
@@ -56,6 +57,8 @@ internal sealed class CommonResponses : IApplicationModelConvention
                 Add(StatusCodes.Status415UnsupportedMediaType);
             }
 
+            // Every controller action is rate limited (Program.cs: MapControllers().RequireRateLimiting).
+            Add(StatusCodes.Status429TooManyRequests);
             Add(StatusCodes.Status503ServiceUnavailable);
             Add(StatusCodes.Status504GatewayTimeout);
         }

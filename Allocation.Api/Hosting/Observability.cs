@@ -24,6 +24,8 @@ internal static class Observability
     {
         var options = ObservabilityOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
+        // No credential in any log line, whoever writes it (LogRedaction).
+        builder.Services.AddLogRedaction();
         // Every log line written inside a request carries its trace: the problem's traceId finds it.
         builder.Logging.Configure(logging => logging.ActivityTrackingOptions =
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);

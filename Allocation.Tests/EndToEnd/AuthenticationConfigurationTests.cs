@@ -84,6 +84,45 @@ public class AuthenticationConfigurationTests
         start.Should().Throw<InvalidOperationException>().WithMessage("No audience configured*");
     }
 
+    private static readonly string GoodKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// Configurations that used to start and then fail every request (401 for every token, or 500 for
+    /// every request, /health/live included): each refused at start, as a process, the way every
+    /// refusal ends (<see cref="StartRefusal"/>). Nothing secret in the line: the key is named by its path.
+    /// </summary>
+    private static IEnumerable<TestCaseData> Unusable()
+    {
+        static TestCaseData Case(string name, string expected, params (string Key, string Value)[] settings) =>
+            new TestCaseData(settings.ToDictionary(s => s.Key, s => s.Value), expected).SetName(name);
+        const string bearer = "Authentication:Schemes:Bearer:";
+        (string, string) audience = (bearer + "ValidAudiences:0", TestTokens.Audience);
+
+        yield return Case("A key without an issuer and no ValidIssuer is refused", "no ValidIssuer",
+            audience, (bearer + "SigningKeys:0:Value", GoodKey));
+        yield return Case("A key naming no issuer beside a ValidIssuer is refused", "names no Issuer",
+            audience, (bearer + "ValidIssuer", "issuer"), (bearer + "SigningKeys:0:Value", GoodKey));
+        yield return Case("A key that is not base64 is refused", "SigningKeys:0:Value is not base64",
+            audience, (bearer + "ValidIssuer", "issuer"), (bearer + "SigningKeys:0:Issuer", "issuer"), (bearer + "SigningKeys:0:Value", "not-base64-7Hq!"));
+        yield return Case("A key shorter than HS256 needs is refused", "is 128 bits long; HS256 needs at least 256",
+            audience, (bearer + "ValidIssuer", "issuer"), (bearer + "SigningKeys:0:Issuer", "issuer"),
+            (bearer + "SigningKeys:0:Value", Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
+        yield return Case("No bearer configuration is refused", "No bearer token configuration");
+        yield return Case("No audience is refused", "No audience configured", (bearer + "Authority", "https://login.example.com/"));
+        yield return Case("A key refresh faster than a second is refused", "KeyRefreshMinimumInterval",
+            audience, (bearer + "Authority", "https://login.example.com/"), ("Authentication:KeyRefreshMinimumInterval", "00:00:00.100"));
+        yield return Case("A key refresh interval past a day is refused", "must be at most 1 day",
+            audience, (bearer + "Authority", "https://login.example.com/"), ("Authentication:KeyRefreshInterval", "2.00:00:00"));
+    }
+
+    [TestCaseSource(nameof(Unusable))]
+    public async Task An_unusable_configuration_refuses_to_start_on_one_line_with_exit_code_1(Dictionary<string, string> settings, string expected)
+    {
+        var message = await StartRefusal.AssertRefusedAsync(Database.ConnectionString, settings, bearer: false, expected);
+
+        message.Should().NotContain("not-base64-7Hq!").And.NotContain(GoodKey, "a key is a secret, named by its path");
+    }
+
     [Test]
     public async Task Disabled_serves_every_endpoint_without_a_token_and_warns_at_start()
     {

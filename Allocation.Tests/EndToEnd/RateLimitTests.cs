@@ -2,6 +2,7 @@ using System.Net;
 using Allocation.Api.Errors;
 using Allocation.Api.Hosting;
 using Allocation.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -33,6 +34,30 @@ public class RateLimitTests
 
     [OneTimeTearDown]
     public async Task CloseTheStore() => await _store.DisposeAsync();
+
+    /// <summary>Every operation the limiter covers (every controller action) declares its 429 in the OpenAPI document.</summary>
+    [Test]
+    public async Task Every_rate_limited_operation_declares_429_in_the_openapi_document()
+    {
+        await using var api = ApiFactory.Start(_database.ConnectionString);
+        using var client = api.CreateClient();
+        var document = await (await client.GetAsync(new Uri("/swagger/v1/swagger.json", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+        var endpoints = api.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>() is not null)
+            .ToList();
+
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => (Name: $"{operation.Name} {path.Name}", Operation: operation.Value)))
+            .ToList();
+
+        operations.Should().HaveCount(endpoints.Count, "the document describes exactly the rate-limited endpoints");
+        foreach (var (name, operation) in operations)
+        {
+            var tooMany = operation.GetProperty("responses").GetProperty("429");
+            tooMany.GetProperty("description").GetString().Should().Contain("Retry-After", name);
+            tooMany.GetProperty("content").EnumerateObject().Select(c => c.Name).Should().Equal(["application/problem+json"], name);
+        }
+    }
 
     [Test]
     public async Task A_write_over_the_limit_is_429_with_retry_after_and_changes_nothing()

@@ -69,13 +69,13 @@ public class ReadEndpointTests : ApiFixture
 
         (string Path, string Method, string Scope, string[] Codes)[] expected =
         [
-            ("/add_batch", "post", "stock:write", ["201", "400", "401", "403", "409", "413", "415", "503", "504"]),
-            ("/allocate", "post", "allocation:write", ["201", "400", "401", "403", "409", "413", "415", "503", "504"]),
-            ("/deallocate", "post", "allocation:write", ["200", "400", "401", "403", "404", "409", "413", "415", "503", "504"]),
-            ("/allocations/{orderId}", "get", "allocation:read", ["200", "401", "403", "404", "503", "504"]),
-            ("/batches/{reference}", "get", "allocation:read", ["200", "401", "403", "404", "503", "504"]),
-            ("/batches/{reference}", "patch", "stock:write", ["200", "400", "401", "403", "404", "409", "413", "415", "503", "504"]),
-            ("/events", "get", "allocation:read", ["200", "400", "401", "403", "503", "504"]),
+            ("/add_batch", "post", "stock:write", ["201", "400", "401", "403", "409", "413", "415", "422", "429", "503", "504"]),
+            ("/allocate", "post", "allocation:write", ["201", "400", "401", "403", "409", "413", "415", "422", "429", "503", "504"]),
+            ("/deallocate", "post", "allocation:write", ["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503", "504"]),
+            ("/allocations/{orderId}", "get", "allocation:read", ["200", "401", "403", "404", "429", "503", "504"]),
+            ("/batches/{reference}", "get", "allocation:read", ["200", "401", "403", "404", "429", "503", "504"]),
+            ("/batches/{reference}", "patch", "stock:write", ["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503", "504"]),
+            ("/events", "get", "allocation:read", ["200", "400", "401", "403", "429", "503", "504"]),
         ];
         foreach (var (path, method, scope, codes) in expected)
         {

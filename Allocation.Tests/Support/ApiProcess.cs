@@ -12,6 +12,7 @@ public sealed class ApiProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _standardOutput = new();
 
     private ApiProcess(Process process, Uri baseAddress, bool bearer)
     {
@@ -23,7 +24,14 @@ public sealed class ApiProcess : IAsyncDisposable
             Client.DefaultRequestHeaders.Authorization = TestTokens.Header(TestTokens.AllScopes);
         }
 
-        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.OutputDataReceived += (_, e) =>
+        {
+            Keep(e.Data);
+            if (e.Data is not null)
+            {
+                _standardOutput.Enqueue(e.Data);
+            }
+        };
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
@@ -38,6 +46,9 @@ public sealed class ApiProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     public string Output => string.Join('\n', _output);
+
+    /// <summary>What the process wrote to standard output alone (its log), line by line.</summary>
+    public IReadOnlyList<string> StandardOutputLines => [.. _standardOutput];
 
     /// <summary>
     /// Starts the built API with the given settings (as environment variables) on a free port. It
@@ -63,7 +74,6 @@ public sealed class ApiProcess : IAsyncDisposable
             RedirectStandardInput = true,
             Environment =
             {
-                ["ConnectionStrings__Allocation"] = connectionString,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
@@ -71,6 +81,16 @@ public sealed class ApiProcess : IAsyncDisposable
                 ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             },
         };
+        // Empty: no database configured at all, for the tests of that refusal.
+        if (connectionString.Length > 0)
+        {
+            start.Environment["ConnectionStrings__Allocation"] = connectionString;
+        }
+        else
+        {
+            start.Environment.Remove("ConnectionStrings__Allocation");
+        }
+
         foreach (var (key, value) in (bearer ? TestTokens.Settings() : new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>()))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -125,6 +125,67 @@ public class LogTests
         _api.Output.Should().Contain("503 answering POST /allocate");
     }
 
+    /// <summary>
+    /// A token wherever a request can carry one, with every category at Trace: the Authorization header,
+    /// <c>?access_token=</c> (which hosting's "Request starting" line would print whole), any other query
+    /// parameter, a cookie, the path, and a request line so malformed that Kestrel logs it. The lines
+    /// about these requests are there, with the token redacted; no part of the token is anywhere.
+    /// </summary>
+    [Test]
+    public async Task A_token_in_any_part_of_a_request_is_never_logged()
+    {
+        // A token of its own, so that no other test's requests account for what is found.
+        var token = TestTokens.Mint(Allocation.Api.Hosting.Scopes.All, expires: DateTime.UtcNow.AddHours(1).AddSeconds(Random.Shared.Next(1000)));
+        var marker = $"redaction-{Guid.NewGuid():N}";
+
+        async Task SendAsync(string target, Action<HttpRequestMessage>? shape = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, target);
+            shape?.Invoke(request);
+            using var response = await _api.Client.SendAsync(request);
+        }
+
+        await SendAsync($"/events?limit=1&m={marker}-header", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token));
+        await SendAsync($"/events?access_token={token}&m={marker}-access");
+        await SendAsync($"/events?m={marker}-other&cursor={token}");
+        await SendAsync($"/events?m={marker}-cookie", r => r.Headers.Add("Cookie", $"access_token={token}; session={token}"));
+        await SendAsync($"/batches/{token}?m={marker}-path");
+        // A control character in the target: Kestrel logs the request line (its first 128 characters) as it refuses it.
+        await SendRawAsync($"GET /events?m={marker}-raw&access_token={token}\u0001 HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        // Every request was logged (hosting at Trace), so the redaction, not the level, keeps the token out.
+        await WaitUntilAsync(() => Task.FromResult(_api.CountOutputLines($"{marker}-path") > 0 && _api.CountOutputLines($"{marker}-raw") > 0));
+        var output = _api.Output;
+        output.Should().Contain("access_token=[redacted]", "hosting's Request starting line is there, without the token");
+        foreach (var part in token.Split('.'))
+        {
+            output.Should().NotContain(part);
+        }
+
+        output.Should().NotContain(token[^12..], "nor the end of its signature");
+    }
+
+    /// <summary>A request Kestrel cannot parse, over a raw socket (HttpClient would refuse to send it).</summary>
+    private async Task SendRawAsync(string request)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(_api.BaseAddress.Host, _api.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+                // Until Kestrel answers 400 and closes.
+            }
+        }
+        catch (IOException)
+        {
+            // Closed with a reset: answered all the same.
+        }
+    }
+
     private static string? ScopeTraceId(JsonElement scope) =>
         scope.ValueKind == JsonValueKind.Object && scope.TryGetProperty("TraceId", out var id) ? id.GetString() : null;
 

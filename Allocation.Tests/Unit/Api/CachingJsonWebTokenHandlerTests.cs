@@ -8,8 +8,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace Allocation.Tests.Unit.Api;
 
 /// <summary>
-/// Remembering validated tokens must not accept anything full validation would refuse, except a
-/// token whose key was withdrawn less than <see cref="CachingJsonWebTokenHandler.MaxAge"/> ago.
+/// Remembering validated tokens must not accept anything full validation would refuse, not even a
+/// token whose key was withdrawn since it was remembered.
 /// </summary>
 public class CachingJsonWebTokenHandlerTests
 {
@@ -56,20 +56,38 @@ public class CachingJsonWebTokenHandlerTests
     }
 
     [Test]
-    public async Task A_withdrawn_key_stops_being_honoured_after_at_most_the_cap()
+    public async Task A_withdrawn_key_is_not_honoured_from_the_cache()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var handler = new CachingJsonWebTokenHandler(clock);
         var token = Token(KeyA);
         (await handler.ValidateTokenAsync(token, Trusting(KeyA))).IsValid.Should().BeTrue();
 
-        // Key A withdrawn: the remembered validation still answers within the cap…
-        clock.Now += CachingJsonWebTokenHandler.MaxAge - TimeSpan.FromSeconds(1);
-        (await handler.ValidateTokenAsync(token, Trusting(KeyB))).IsValid.Should().BeTrue();
-
-        // …and not after it.
+        // Key A withdrawn (the key set re-read holds only B): refused at once, well within the cache's cap.
         clock.Now += TimeSpan.FromSeconds(1);
         (await handler.ValidateTokenAsync(token, Trusting(KeyB))).IsValid.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task A_remembered_token_answers_from_the_cache_while_its_key_is_trusted_until_the_cap()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var handler = new CachingJsonWebTokenHandler(clock);
+        var token = Token(KeyA);
+        var key = new SymmetricSecurityKey(KeyA);
+        var parameters = Trusting(KeyA);
+        parameters.IssuerSigningKey = key;
+        var original = await handler.ValidateTokenAsync(token, parameters);
+        original.IsValid.Should().BeTrue();
+
+        // The same key material, read anew (another instance): still trusted, from the cache.
+        var first = await handler.ValidateTokenAsync(token, Trusting(KeyA));
+        var again = await handler.ValidateTokenAsync(token, parameters);
+        first.SecurityToken.Should().BeSameAs(original.SecurityToken, "served from the cache, not validated anew");
+        again.SecurityToken.Should().BeSameAs(original.SecurityToken);
+
+        clock.Now += CachingJsonWebTokenHandler.MaxAge;
+        (await handler.ValidateTokenAsync(token, parameters)).SecurityToken.Should().NotBeSameAs(original.SecurityToken, "past the cap it is validated anew");
     }
 
     [Test]
@@ -105,15 +123,18 @@ public class CachingJsonWebTokenHandlerTests
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var handler = new CachingJsonWebTokenHandler(clock, capacity: 2);
         var tokens = new[] { Token(KeyA), Token(KeyA, DateTime.UtcNow.AddHours(2)), Token(KeyA, DateTime.UtcNow.AddHours(3)) };
+        var first = new List<Microsoft.IdentityModel.Tokens.SecurityToken>();
         foreach (var token in tokens)
         {
-            (await handler.ValidateTokenAsync(token, Trusting(KeyA))).IsValid.Should().BeTrue();
+            var result = await handler.ValidateTokenAsync(token, Trusting(KeyA));
+            result.IsValid.Should().BeTrue();
+            first.Add(result.SecurityToken);
         }
 
-        // With key A withdrawn, only what was remembered still passes.
-        (await handler.ValidateTokenAsync(tokens[0], Trusting(KeyB))).IsValid.Should().BeTrue();
-        (await handler.ValidateTokenAsync(tokens[1], Trusting(KeyB))).IsValid.Should().BeTrue();
-        (await handler.ValidateTokenAsync(tokens[2], Trusting(KeyB))).IsValid.Should().BeFalse();
+        // Only what was remembered is answered from the cache (the very token it validated); the third is validated anew.
+        (await handler.ValidateTokenAsync(tokens[0], Trusting(KeyA))).SecurityToken.Should().BeSameAs(first[0]);
+        (await handler.ValidateTokenAsync(tokens[1], Trusting(KeyA))).SecurityToken.Should().BeSameAs(first[1]);
+        (await handler.ValidateTokenAsync(tokens[2], Trusting(KeyA))).SecurityToken.Should().NotBeSameAs(first[2]);
     }
 
     private sealed class ManualClock(DateTimeOffset now) : TimeProvider
