@@ -25,9 +25,9 @@ public class StartupRefusalTests
     public async Task An_options_validation_failure_at_start_is_refused_on_one_line_with_exit_code_1() =>
         await StartRefusal.AssertRefusedAsync(
             Unreachable(),
-            new Dictionary<string, string> { ["Idempotency:PruneBatchSize"] = "0", ["Database:MigrateOnStartup"] = "false" },
+            new Dictionary<string, string> { ["Idempotency:Retention"] = "-00:00:01", ["Database:MigrateOnStartup"] = "false" },
             bearer: true,
-            "Idempotency:PruneBatchSize");
+            "Idempotency:Retention");
 
     [Test]
     public async Task A_hosted_service_that_cannot_start_is_refused_on_one_line_with_exit_code_1()
