@@ -45,6 +45,30 @@ public class ChangeBatchEndpointTests : ApiFixture
         (await Client.GetAsync(new Uri($"/allocations/{o3}", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 
+    /// <summary>
+    /// "Newest first" means first allocated most recently, wherever the line is now: a line moved here by
+    /// an earlier reduction keeps its original place (its age is its order, not its batch's).
+    /// </summary>
+    [Test]
+    public async Task A_line_moved_by_an_earlier_reduction_keeps_its_original_age_on_its_new_batch()
+    {
+        var (sku, warehouse, shipment) = (Unique.Sku(), Unique.BatchRef("w"), Unique.BatchRef("s"));
+        await AddStockAsync((warehouse, sku, 2, null), (shipment, sku, 5, "2027-01-10"));
+        var (older, moved, newer) = (Unique.OrderId("older"), Unique.OrderId("moved"), Unique.OrderId("newer"));
+        await AllocateAsync(older, sku, 1);
+        await AllocateAsync(moved, sku, 1);
+        await AllocateAsync(newer, sku, 1); // the warehouse is full: to the shipment
+        var first = await (await PatchAsync(warehouse, new { qty = 1 })).ShouldBeJsonAsync(HttpStatusCode.OK);
+        first.GetProperty("reallocated").EnumerateArray().Select(r => r.GetProperty("orderid").GetString()).Should().Equal(moved);
+
+        // The shipment now holds "newer" (allocated last) and "moved" (allocated before it, moved here last).
+        var second = await (await PatchAsync(shipment, new { qty = 1 })).ShouldBeJsonAsync(HttpStatusCode.OK);
+
+        second.GetProperty("unallocated").EnumerateArray().Select(r => r.GetProperty("orderid").GetString())
+            .Should().Equal([newer], "the line allocated most recently comes off first, not the one moved here most recently");
+        (await Client.GetFromJsonAsync<JsonElement>($"/allocations/{moved}"))[0].GetProperty("batchref").GetString().Should().Be(shipment);
+    }
+
     [Test]
     public async Task An_eta_can_be_set_cleared_or_left_alone()
     {
