@@ -71,16 +71,16 @@ public sealed class PrivateFormation : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory("allocation-ha-").FullName;
         if (IsRoot)
         {
-            await RunAsync("chown", ["postgres", folder]);
+            await ProcessTree.RunAsync("chown", ["postgres", folder]);
             // pg_autoctl keeps its pid files in XDG_RUNTIME_DIR only when that folder exists (else in /tmp/pg_autoctl).
-            await RunAsync("install", ["-d", "-o", "postgres", "-m", "700", Path.Combine(folder, "run")]);
+            await ProcessTree.RunAsync("install", ["-d", "-o", "postgres", "-m", "700", Path.Combine(folder, "run")]);
             // pg_autoctl's nodes put their Unix sockets in the packages' folder, which a container may not have yet.
-            await RunAsync("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "2775", SocketFolder]);
+            await ProcessTree.RunAsync("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "2775", SocketFolder]);
         }
 
         else
         {
-            await RunAsync("install", ["-d", "-m", "700", Path.Combine(folder, "run")]);
+            await ProcessTree.RunAsync("install", ["-d", "-m", "700", Path.Combine(folder, "run")]);
         }
 
         var nodes = Enumerable.Range(1, 2).Select(i => new FormationNode($"node_{i}", FreePort.Next(), Path.Combine(folder, $"node{i}"))).ToList();
@@ -502,7 +502,7 @@ public sealed class PrivateFormation : IAsyncDisposable
         var queue = new Queue<int>([root]);
         while (queue.TryDequeue(out var parent))
         {
-            foreach (var child in ChildrenOf(parent))
+            foreach (var child in ProcessTree.ChildrenOf(parent))
             {
                 all.Add(child);
                 queue.Enqueue(child);
@@ -510,38 +510,6 @@ public sealed class PrivateFormation : IAsyncDisposable
         }
 
         return all;
-    }
-
-    /// <summary>The processes whose parent is <paramref name="parent"/>, from /proc/*/stat.</summary>
-    internal static List<int> ChildrenOf(int parent)
-    {
-        var children = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(directory, "stat"));
-            }
-            catch (IOException)
-            {
-                continue; // exited meanwhile
-            }
-
-            // "pid (command) state ppid ...": the command may hold spaces and parentheses; the fields after the last ')' do not.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent)
-            {
-                children.Add(pid);
-            }
-        }
-
-        return children;
     }
 
     private static async Task KillAsync(List<int> pids, string signal = "KILL", bool mayBeGone = false)
@@ -553,29 +521,11 @@ public sealed class PrivateFormation : IAsyncDisposable
 
         try
         {
-            await RunAsync("kill", [$"-{signal}", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))]);
+            await ProcessTree.RunAsync("kill", [$"-{signal}", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))]);
         }
         catch (InvalidOperationException) when (mayBeGone)
         {
             // No such process any more.
-        }
-    }
-
-    private static async Task RunAsync(string program, IReadOnlyList<string> arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}");
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}{await output}");
         }
     }
 }
@@ -623,7 +573,7 @@ internal sealed class FormationKeeper(string name, Process process)
     public Process Process { get; } = process;
 
     /// <summary>pg_autoctl's own pid: runuser's child as root, else the process itself.</summary>
-    public int Pid => Environment.UserName == "root" ? PrivateFormation.ChildrenOf(Process.Id).FirstOrDefault(Process.Id) : Process.Id;
+    public int Pid => Environment.UserName == "root" ? ProcessTree.ChildrenOf(Process.Id).FirstOrDefault(Process.Id) : Process.Id;
 
     public IEnumerable<string> Output => _output;
 

@@ -52,7 +52,7 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory("allocation-pg-").FullName;
         if (IsRoot)
         {
-            await RunAsync("chown", ["postgres", folder]);
+            await ProcessTree.RunAsync("chown", ["postgres", folder]);
         }
 
         var postgres = new PrivatePostgres(binaries, folder, FreePort.Next(), durable);
@@ -116,7 +116,7 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
         if (everyProcess)
         {
             // The postmaster is stopped first, so it forks nothing new while its children are listed.
-            var children = ChildrenOf(postmaster);
+            var children = ProcessTree.ChildrenOf(postmaster);
             _suspended.AddRange(children);
             await SignalAsync("STOP", children, mayBeGone: true);
         }
@@ -210,38 +210,6 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
         return (DateTime)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>The processes whose parent is <paramref name="parent"/>, from /proc/*/stat.</summary>
-    private static List<int> ChildrenOf(int parent)
-    {
-        var children = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(directory, "stat"));
-            }
-            catch (IOException)
-            {
-                continue; // exited meanwhile
-            }
-
-            // "pid (command) state ppid ...": the command may hold spaces and parentheses; the fields after the last ')' do not.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent)
-            {
-                children.Add(pid);
-            }
-        }
-
-        return children;
-    }
-
     private static async Task SignalAsync(string signal, List<int> pids, bool mayBeGone = false)
     {
         if (pids.Count == 0)
@@ -251,7 +219,7 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
 
         try
         {
-            await RunAsync("kill", [$"-{signal}", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))]);
+            await ProcessTree.RunAsync("kill", [$"-{signal}", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))]);
         }
         catch (InvalidOperationException) when (mayBeGone)
         {
@@ -261,31 +229,6 @@ public sealed partial class PrivatePostgres : IAsyncDisposable
 
     private Task RunAsOwnerAsync(string tool, IReadOnlyList<string> arguments) =>
         IsRoot
-            ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_binaries, tool), .. arguments])
-            : RunAsync(Path.Combine(_binaries, tool), arguments);
-
-    private static async Task RunAsync(string program, IReadOnlyList<string> arguments)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            // pg_ctl's server inherits the pipes otherwise, and reading them to the end would never finish.
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}");
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}{await output}");
-        }
-    }
+            ? ProcessTree.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_binaries, tool), .. arguments])
+            : ProcessTree.RunAsync(Path.Combine(_binaries, tool), arguments);
 }

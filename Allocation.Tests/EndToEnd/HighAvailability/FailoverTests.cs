@@ -17,11 +17,9 @@ namespace Allocation.Tests.EndToEnd.HighAvailability;
 [NonParallelizable]
 public sealed partial class FailoverTests
 {
-    /// <summary>The service's request deadline (Limits:RequestTimeout).</summary>
-    private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RequestDeadline = FaultFixture.RequestDeadline;
 
-    /// <summary>Scheduling and HTTP slack on a loaded 2-core machine, on top of the deadline.</summary>
-    private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan DeadlineSlack = FaultFixture.DeadlineSlack;
 
     /// <summary>How soon after writes resume (a direct write to the formation succeeds) the service answers 2xx again.</summary>
     private static readonly TimeSpan RecoveryLimit = TimeSpan.FromSeconds(2);

@@ -16,10 +16,10 @@ namespace Allocation.Tests.EndToEnd.ProductionFaults;
 public abstract partial class FaultFixture
 {
     /// <summary>The service's request deadline (Limits:RequestTimeout).</summary>
-    protected static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(10);
 
     /// <summary>Scheduling and HTTP slack on a loaded 2-core machine, on top of the deadline.</summary>
-    protected static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(2);
 
     private List<ApiProcess> _instances = [];
     private TestDatabase? _database;

@@ -12,6 +12,18 @@ public class SkuWriteGateTests
     private static SkuWriteGate Gate(int writersPerSku = 1, TimeSpan? stuckAfter = null) =>
         new(Options.Create(new ConflictRetryOptions { WritersPerSku = writersPerSku, StuckWriteAfter = stuckAfter ?? TimeSpan.FromSeconds(2) }));
 
+    private static ConflictRetry RetryWaitingForAPrimary(TimeSpan budget, TimeSpan failoverWait)
+    {
+        var options = Options.Create(new ConflictRetryOptions
+        {
+            Budget = budget,
+            FailoverWait = failoverWait,
+            FailoverFirstDelay = TimeSpan.FromMilliseconds(10),
+            FailoverMaxDelay = TimeSpan.FromMilliseconds(50),
+        });
+        return new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+    }
+
     [Test]
     public async Task Writes_of_one_sku_take_turns_and_other_skus_pass_freely()
     {
@@ -69,14 +81,7 @@ public class SkuWriteGateTests
     {
         // The first write of the SKU meets no writable primary for 600 ms (a switchover), longer than the
         // 200 ms contention budget the queued writes have; they are waiting out a failover, not contention.
-        var options = Options.Create(new ConflictRetryOptions
-        {
-            Budget = TimeSpan.FromMilliseconds(200),
-            FailoverWait = TimeSpan.FromSeconds(3),
-            FailoverFirstDelay = TimeSpan.FromMilliseconds(10),
-            FailoverMaxDelay = TimeSpan.FromMilliseconds(50),
-        });
-        var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+        var retry = RetryWaitingForAPrimary(budget: TimeSpan.FromMilliseconds(200), failoverWait: TimeSpan.FromSeconds(3));
         var primaryBack = System.Diagnostics.Stopwatch.StartNew();
         Task<int> Write(int n) => retry.ExecuteAsync(
             "LAMP",
@@ -95,14 +100,7 @@ public class SkuWriteGateTests
     [NonParallelizable]
     public async Task Writes_queued_behind_a_failover_that_outlasts_the_wait_get_unavailable_not_a_conflict()
     {
-        var options = Options.Create(new ConflictRetryOptions
-        {
-            Budget = TimeSpan.FromMilliseconds(100),
-            FailoverWait = TimeSpan.FromMilliseconds(400),
-            FailoverFirstDelay = TimeSpan.FromMilliseconds(10),
-            FailoverMaxDelay = TimeSpan.FromMilliseconds(50),
-        });
-        var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+        var retry = RetryWaitingForAPrimary(budget: TimeSpan.FromMilliseconds(100), failoverWait: TimeSpan.FromMilliseconds(400));
         Task<int> Write() => retry.ExecuteAsync<int>("LAMP", _ => throw new StoreUnavailable("no suitable host"), None);
 
         var first = Write();
