@@ -29,21 +29,21 @@ internal static class InMemoryDataProtection
 
     private sealed class MemoryRepository : IXmlRepository
     {
-        private readonly List<XElement> elements = [];
+        private readonly List<XElement> _elements = [];
 
         public IReadOnlyCollection<XElement> GetAllElements()
         {
-            lock (elements)
+            lock (_elements)
             {
-                return elements.Select(element => new XElement(element)).ToList();
+                return _elements.Select(element => new XElement(element)).ToList();
             }
         }
 
         public void StoreElement(XElement element, string friendlyName)
         {
-            lock (elements)
+            lock (_elements)
             {
-                elements.Add(new XElement(element));
+                _elements.Add(new XElement(element));
             }
         }
     }
