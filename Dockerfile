@@ -16,7 +16,9 @@ RUN dotnet publish Allocation.Api/Allocation.Api.csproj -c Release --no-restore 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-ENV ASPNETCORE_URLS=http://+:8080 \
+# The base image already listens on 8080 (ASPNETCORE_HTTP_PORTS); setting ASPNETCORE_URLS as well
+# would make every start warn that one overrides the other.
+ENV ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_gcServer=1
 EXPOSE 8080
 # The image's built-in unprivileged user.

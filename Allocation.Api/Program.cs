@@ -10,7 +10,8 @@ using Microsoft.AspNetCore.Mvc.Formatters;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 
-var builder = WebApplication.CreateBuilder(args);
+// Its own folder, not the working directory: started from anywhere, it finds its appsettings*.json.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // From here on, a refusal to start (any exception out of this file) is one log line and exit code 1.
 StartupRefusal.Install(builder);
 var configuration = builder.Configuration;
@@ -26,6 +27,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = configuration.GetValue("Limits:MaxRequestBodyBytes", 16 * 1024);
 });
 builder.AddAllocationTransport();
+builder.Services.AddInMemoryDataProtection();
 builder.Services.Configure<HostOptions>(host =>
 {
     host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30));

@@ -49,6 +49,30 @@ internal static class ConnectionDefaults
         // The service sets no session state, so a connection taken back from the pool needs no
         // DISCARD ALL (which would also drop those prepared statements).
         Default("No Reset On Close", () => builder.NoResetOnClose = true);
+        DefaultGss(builder, given);
         return builder;
+    }
+
+    /// <summary>
+    /// Only the GSS default, for connections that keep their own pool and timeouts (the migrations').
+    /// </summary>
+    public static string WithoutGssProbe(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        DefaultGss(builder, new DbConnectionStringBuilder { ConnectionString = builder.ConnectionString });
+        return builder.ConnectionString;
+    }
+
+    /// <summary>
+    /// The service never authenticates with Kerberos. Left at Prefer, the first connection probes GSS
+    /// encryption, which loads libgssapi_krb5 (absent from the runtime image) and prints two
+    /// plain-text "Cannot load library" lines into the JSON log.
+    /// </summary>
+    private static void DefaultGss(NpgsqlConnectionStringBuilder builder, DbConnectionStringBuilder given)
+    {
+        if (!given.ContainsKey("GSS Encryption Mode"))
+        {
+            builder.GssEncryptionMode = GssEncryptionMode.Disable;
+        }
     }
 }

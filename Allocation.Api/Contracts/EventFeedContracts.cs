@@ -23,11 +23,13 @@ public sealed class EventFeedQuery
 
 internal sealed class EventFeedQueryValidator : AbstractValidator<EventFeedQuery>
 {
+    internal const string NotACursor = "'after' must be a cursor this feed returned.";
+
     public EventFeedQueryValidator()
     {
         RuleFor(q => q.After)
             .Must(after => after is null || FeedPosition.TryParse(after, out _))
-            .WithMessage("'after' must be a cursor this feed returned.")
+            .WithMessage(NotACursor)
             .OverridePropertyName("after");
         RuleFor(q => q.Limit)
             .InclusiveBetween(1, EventFeedService.MaxLimit)

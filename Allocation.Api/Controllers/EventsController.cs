@@ -1,5 +1,6 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
+using Allocation.Api.Errors;
 using Allocation.Api.Hosting;
 using Allocation.Application.Events;
 using Microsoft.AspNetCore.Authorization;
@@ -28,9 +29,17 @@ public sealed class EventsController(EventFeedService feed) : ControllerBase
     [HttpHead("events")]
     [ProducesResponseType<EventFeedResponse>(StatusCodes.Status200OK, MediaTypeNames.Application.Json)]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, MediaTypeNames.Application.ProblemJson)]
-    public async Task<EventFeedResponse> GetEvents([FromQuery] EventFeedQuery query, CancellationToken cancellationToken)
+    public async Task<ActionResult<EventFeedResponse>> GetEvents([FromQuery] EventFeedQuery query, CancellationToken cancellationToken)
     {
         var after = FeedPosition.TryParse(query.After, out var position) ? position : (FeedPosition?)null;
-        return EventFeedResponse.From(await feed.ReadAsync(after, query.Limit ?? EventFeedService.DefaultLimit, cancellationToken));
+        try
+        {
+            return EventFeedResponse.From(await feed.ReadAsync(after, query.Limit ?? EventFeedService.DefaultLimit, cancellationToken));
+        }
+        catch (UnknownFeedPosition)
+        {
+            // The same problem as a cursor that does not parse: neither came from this feed.
+            return ModelStateProblems.Validation(HttpContext, new Dictionary<string, string[]> { ["after"] = [EventFeedQueryValidator.NotACursor] });
+        }
     }
 }

@@ -28,16 +28,36 @@ internal sealed class OutboxFeed(NpgsqlDataSource dataSource) : IEventFeed
         LIMIT @Limit
         """;
 
+    /// <summary>
+    /// Whether a position can have been served: every event served had a transaction id below the
+    /// snapshot's xmin at the time, which never goes down, and an event number the outbox's sequence
+    /// had handed out, which never goes back either (pruning deletes rows, not sequence values). So a
+    /// position served once passes for ever, its events pruned or not, and one at or beyond either
+    /// bound was never served.
+    /// </summary>
+    private const string CouldHaveServed = """
+        SELECT @AfterTransaction::text::xid8 < pg_snapshot_xmin(pg_current_snapshot())
+           AND @AfterEvent <= coalesce(pg_sequence_last_value('outbox_id_seq'::regclass), 0)
+            OR (@AfterTransaction = 0 AND @AfterEvent = 0)
+        """;
+
     public Task<IReadOnlyList<FeedEvent>> ReadAfterAsync(FeedPosition? after, int limit, CancellationToken cancellationToken) =>
         StoreErrors.RunAsync(dataSource, token => ReadAsync(after ?? default, limit, token), cancellationToken);
 
     private async Task<IReadOnlyList<FeedEvent>> ReadAsync(FeedPosition after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            After,
-            new { AfterTransaction = after.TransactionId, AfterEvent = after.EventNumber, Limit = limit },
-            cancellationToken: cancellationToken));
+        var parameters = new { AfterTransaction = after.TransactionId, AfterEvent = after.EventNumber, Limit = limit };
+        // Both in one round trip. A position beyond the feed could still have rows after it (a made-up
+        // event number with a served transaction id), so it is checked whatever the page holds.
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            CouldHaveServed + ";\n" + After, parameters, cancellationToken: cancellationToken));
+        if (!await results.ReadSingleAsync<bool>())
+        {
+            throw new UnknownFeedPosition(after);
+        }
+
+        var rows = await results.ReadAsync<Row>();
         return rows.Select(row => new FeedEvent(
                 row.EventId,
                 row.Type,

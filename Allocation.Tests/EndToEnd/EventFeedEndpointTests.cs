@@ -95,4 +95,41 @@ public class EventFeedEndpointTests : ApiFixture
 
         (await WalkUntilAsync(cursor, sku, 1)).Should().ContainSingle();
     }
+
+    [Test]
+    public async Task A_cursor_ahead_of_anything_the_feed_can_have_served_is_a_400()
+    {
+        // The example, and one past each bound: a transaction not ended yet (the snapshot's
+        // xmax is the next transaction id), an event number not handed out yet.
+        var (_, cursor) = await WalkAsync(null, "none");
+        var served = cursor ?? "0-0";
+        var servedTransaction = served.Split('-')[0];
+        var nextTransaction = await Store.ScalarAsync<long>("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint");
+        var nextEvent = await Store.ScalarAsync<long>(
+            "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('outbox', 'id')::regclass), 0) + @Ahead", new { Ahead = 1000 });
+
+        foreach (var ahead in new[] { "999999999-1", $"{nextTransaction + 1000}-1", $"{servedTransaction}-{nextEvent}" })
+        {
+            using var response = await Client.GetAsync(new Uri($"/events?after={ahead}", UriKind.Relative));
+            var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, Allocation.Api.Errors.ProblemTypes.Validation);
+            problem.GetProperty("errors").GetProperty("after")[0].GetString()
+                .Should().Be("'after' must be a cursor this feed returned.", $"{ahead} was never served");
+        }
+    }
+
+    [Test]
+    public async Task A_cursor_the_feed_served_still_works_after_its_events_are_pruned()
+    {
+        var (_, start) = await WalkAsync(null, "none");
+        var sku = Unique.Sku();
+        await Client.AddBatchAsync(Unique.BatchRef(), sku, 1);
+        var position = (await WalkUntilAsync(start, sku, 1)).Single().GetProperty("position").GetString();
+        // Retention deletes old rows; only this test's row here, the database is shared.
+        await Store.ScalarAsync<long>(
+            "WITH pruned AS (DELETE FROM outbox WHERE subject = @Sku RETURNING 1) SELECT count(*) FROM pruned", new { Sku = sku });
+
+        var page = await (await Client.GetAsync(new Uri($"/events?after={position}", UriKind.Relative))).ShouldBeJsonAsync(HttpStatusCode.OK);
+        page.GetProperty("events").EnumerateArray().Should().NotContain(e => e.GetProperty("subject").GetString() == sku);
+    }
 }
+

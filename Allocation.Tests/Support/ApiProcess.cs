@@ -54,9 +54,12 @@ public sealed class ApiProcess : IAsyncDisposable
     /// Starts the built API with the given settings (as environment variables) on a free port. It
     /// trusts the suite's token issuer and <see cref="Client"/> sends a token with every scope, unless
     /// <paramref name="bearer"/> is false: then neither (the settings must configure authentication).
+    /// It runs in its own folder unless given <paramref name="workingDirectory"/>, and logs single-line
+    /// plain text unless <paramref name="productionLogFormat"/>: then in whatever its appsettings say.
     /// </summary>
     public static async Task<ApiProcess> StartAsync(
-        string connectionString, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilHealthy = true, bool bearer = true)
+        string connectionString, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilHealthy = true, bool bearer = true,
+        string? workingDirectory = null, bool productionLogFormat = false)
     {
         var port = FreePort.Next();
         var apiDll = Path.Combine(AppContext.BaseDirectory.Replace("Allocation.Tests", "Allocation.Api", StringComparison.Ordinal), "Allocation.Api.dll");
@@ -68,7 +71,7 @@ public sealed class ApiProcess : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { apiDll, "--urls", $"http://127.0.0.1:{port}" },
-            WorkingDirectory = Path.GetDirectoryName(apiDll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(apiDll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
@@ -81,6 +84,12 @@ public sealed class ApiProcess : IAsyncDisposable
                 ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             },
         };
+        if (productionLogFormat)
+        {
+            start.Environment.Remove("Logging__Console__FormatterName");
+            start.Environment.Remove("Logging__Console__FormatterOptions__SingleLine");
+        }
+
         // Empty: no database configured at all, for the tests of that refusal.
         if (connectionString.Length > 0)
         {

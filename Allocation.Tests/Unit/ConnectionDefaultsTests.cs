@@ -40,4 +40,18 @@ public class ConnectionDefaultsTests
         builder.MaxAutoPrepare.Should().Be(0);
         builder.NoResetOnClose.Should().BeFalse();
     }
+
+    [Test]
+    public void Gss_encryption_is_not_probed_unless_the_connection_string_asks_for_it()
+    {
+        // Probing it loads libgssapi_krb5, and its absence prints a plain-text line into the JSON log.
+        ConnectionDefaults.Apply("Host=127.0.0.1", 2).GssEncryptionMode.Should().Be(Npgsql.GssEncryptionMode.Disable);
+        ConnectionDefaults.Apply("Host=127.0.0.1;Gss Encryption Mode=Prefer", 2).GssEncryptionMode
+            .Should().Be(Npgsql.GssEncryptionMode.Prefer);
+        new Npgsql.NpgsqlConnectionStringBuilder(ConnectionDefaults.WithoutGssProbe("Host=127.0.0.1;Command Timeout=0"))
+            .Should().BeEquivalentTo(new { GssEncryptionMode = Npgsql.GssEncryptionMode.Disable, CommandTimeout = 0, MaxPoolSize = 100 },
+                "the migrations keep their own settings, only without the probe");
+        new Npgsql.NpgsqlConnectionStringBuilder(ConnectionDefaults.WithoutGssProbe("Host=127.0.0.1;Gss Encryption Mode=Require"))
+            .GssEncryptionMode.Should().Be(Npgsql.GssEncryptionMode.Require);
+    }
 }
