@@ -16,9 +16,10 @@ RUN dotnet publish Allocation.Api/Allocation.Api.csproj -c Release --no-restore 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-# The base image already listens on 8080 (ASPNETCORE_HTTP_PORTS); setting ASPNETCORE_URLS as well
-# would make every start warn that one overrides the other.
-ENV ASPNETCORE_HTTP_PORTS=8080 \
+# One listening setting: ASPNETCORE_URLS (Metrics:Port adds its port to it). The base image's
+# ASPNETCORE_HTTP_PORTS=8080 is cleared, or every start would warn that URLS overrides it.
+ENV ASPNETCORE_URLS=http://+:8080 \
+    ASPNETCORE_HTTP_PORTS= \
     DOTNET_gcServer=1
 EXPOSE 8080
 # The image's built-in unprivileged user.
