@@ -53,23 +53,19 @@ internal sealed class FeedHoldBackStore(NpgsqlDataSource dataSource)
         LIMIT 1
         """;
 
-    public async Task<FeedHeld> ReadAsync(CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(StatementDeadline);
-        return await StoreErrors.RunAsync(
+    public Task<FeedHeld> ReadAsync(CancellationToken cancellationToken) =>
+        StoreErrors.OnOwnConnectionAsync(
             dataSource,
-            async token =>
+            StatementDeadline,
+            async (connection, token) =>
             {
-                await using var connection = await dataSource.OpenConnectionAsync(token);
                 var (events, oldest) = await connection.QuerySingleAsync<(long, double)>(new CommandDefinition(Held, cancellationToken: token));
                 var holder = events == 0
                     ? null
                     : await connection.QuerySingleOrDefaultAsync<FeedHolder>(new CommandDefinition(Holder, cancellationToken: token));
                 return new FeedHeld(events, TimeSpan.FromSeconds(oldest), holder);
             },
-            deadline.Token);
-    }
+            cancellationToken);
 }
 
 /// <summary>Committed events the feed holds back, how long the oldest has waited, and the oldest open transaction (when visible).</summary>

@@ -58,17 +58,6 @@ internal class OutboxStore(NpgsqlDataSource dataSource)
             (connection, token) => connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: token)),
             cancellationToken);
 
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(StatementDeadline);
-        return await StoreErrors.RunAsync(
-            dataSource,
-            async token =>
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(token);
-                return await statement(connection, token);
-            },
-            deadline.Token);
-    }
+    private Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken cancellationToken) =>
+        StoreErrors.OnOwnConnectionAsync(dataSource, StatementDeadline, statement, cancellationToken);
 }

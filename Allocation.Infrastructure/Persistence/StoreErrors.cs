@@ -158,6 +158,30 @@ internal static class StoreErrors
     }
 
     /// <summary>
+    /// Background work's statements (outside any unit of work): a pooled connection of their own,
+    /// given up after <paramref name="limit"/> even on a hung server, failures in the application's terms.
+    /// </summary>
+    public static async Task<T> OnOwnConnectionAsync<T>(
+        NpgsqlDataSource dataSource,
+        TimeSpan limit,
+        Func<NpgsqlConnection, CancellationToken, Task<T>> statements,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(statements);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
+        return await RunAsync(
+            dataSource,
+            async token =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(token);
+                return await statements(connection, token);
+            },
+            deadline.Token);
+    }
+
+    /// <summary>
     /// Runs database work and rethrows its failures in the application's terms, and makes the
     /// request's deadline absolute: Npgsql honours cancellation by sending PostgreSQL a cancel
     /// request and waiting for the server to close it, which a hung server never does. So when
