@@ -1,5 +1,5 @@
 using Allocation.Application;
-using Allocation.Infrastructure.Events;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Infrastructure.Persistence;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -21,7 +21,7 @@ public static class DependencyInjection
             .ValidateOnStart();
         services.AddSingleton<IUnitOfWorkFactory, UnitOfWorkFactory>();
         services.AddSingleton<IAllocationReadModel, AllocationReadModel>();
-        services.AddSingleton<Application.Events.IEventFeed, Events.OutboxFeed>();
+        services.AddSingleton<Application.Events.IEventFeed, OutboxFeed>();
         services.AddFeedHoldBack();
         services.AddSingleton(sp => new DatabaseMigrator(ConnectionDefaults.WithoutGssProbe(connectionString), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseMigrator>>()));
         return services;

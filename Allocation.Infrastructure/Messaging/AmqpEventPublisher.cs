@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Allocation.Infrastructure.Outbox;
 using RabbitMQ.Client;
 
 namespace Allocation.Infrastructure.Messaging;

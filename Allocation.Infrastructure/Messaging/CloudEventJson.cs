@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Allocation.Infrastructure.Outbox;
 
 namespace Allocation.Infrastructure.Messaging;
 

@@ -1,5 +1,6 @@
 using Allocation.Application;
 using Allocation.Application.Common;
+using Allocation.Infrastructure.Outbox;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,5 @@
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

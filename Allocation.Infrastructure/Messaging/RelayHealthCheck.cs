@@ -1,4 +1,5 @@
 using Allocation.Application;
+using Allocation.Infrastructure.Outbox;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 

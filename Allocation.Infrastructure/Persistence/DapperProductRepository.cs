@@ -1,6 +1,6 @@
 using Allocation.Application;
 using Allocation.Domain;
-using Allocation.Infrastructure.Events;
+using Allocation.Infrastructure.Outbox;
 using Dapper;
 using Npgsql;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Tests.Support;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,5 @@
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Tests.Support;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

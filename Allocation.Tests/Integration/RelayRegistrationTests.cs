@@ -1,5 +1,6 @@
 using Allocation.Infrastructure;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -22,9 +23,10 @@ public class RelayRegistrationTests
             .BuildServiceProvider();
     }
 
-    /// <summary>The hosted services from Messaging (AddHealthChecks brings one of its own).</summary>
+    /// <summary>The hosted services from Messaging and Outbox (AddHealthChecks brings one of its own).</summary>
     private static IEnumerable<Type> Ours(ServiceProvider services) =>
-        services.GetServices<IHostedService>().Select(s => s.GetType()).Where(t => t.Namespace == typeof(EventRelay).Namespace);
+        services.GetServices<IHostedService>().Select(s => s.GetType())
+            .Where(t => t.Namespace == typeof(EventRelay).Namespace || t.Namespace == typeof(OutboxPruner).Namespace);
 
     [Test]
     public async Task Without_a_broker_only_retention_runs_and_there_is_no_relay_health_check()

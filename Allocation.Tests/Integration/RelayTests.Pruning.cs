@@ -1,4 +1,5 @@
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace Allocation.Tests.Integration;

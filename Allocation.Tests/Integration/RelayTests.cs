@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Tests.Support;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using Allocation.Application;
 using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Allocation.Domain;
-using Allocation.Infrastructure.Events;
+using Allocation.Infrastructure.Outbox;
 
 namespace Allocation.Tests.Unit;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Allocation.Infrastructure.Messaging;
+using Allocation.Infrastructure.Outbox;
 
 namespace Allocation.Tests.Unit;
 

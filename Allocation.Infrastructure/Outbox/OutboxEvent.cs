@@ -1,4 +1,4 @@
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>One row of the outbox, as the relay publishes it.</summary>
 /// <param name="Id">The row's position in the outbox (not the event's identity).</param>

@@ -1,10 +1,11 @@
 using Allocation.Application;
 using Allocation.Application.Common;
+using Allocation.Infrastructure.Messaging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>
 /// Deletes events past Events:Retention, and Idempotency-Keys past their retention, every Events:PruneInterval, a small batch per statement

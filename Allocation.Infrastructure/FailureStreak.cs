@@ -1,4 +1,4 @@
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure;
 
 /// <summary>
 /// Which unexpected failures of a retry loop are logged with their stack trace: the first of a run of

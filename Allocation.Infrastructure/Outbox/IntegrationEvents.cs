@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Allocation.Domain;
 
-namespace Allocation.Infrastructure.Events;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>
 /// What other services are told: each domain event's CloudEvents <c>type</c> and <c>data</c>. The

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace Allocation.Infrastructure.Events;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>The feed's hold-back settings (configuration section <c>Events</c>).</summary>
 public sealed class FeedOptions

@@ -1,4 +1,4 @@
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>The relay's and the pruner's statements. Each one runs alone (its own short transaction): none waits on the broker.</summary>
 internal static class OutboxSql

@@ -2,7 +2,7 @@ using Allocation.Infrastructure.Persistence;
 using Dapper;
 using Npgsql;
 
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>
 /// The outbox as the relay and the pruner see it. Every call is one autocommitted statement run

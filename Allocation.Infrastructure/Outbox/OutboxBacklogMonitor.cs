@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Allocation.Application;
 using Allocation.Application.Common;
+using Allocation.Infrastructure.Messaging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Allocation.Infrastructure.Messaging;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>
 /// Samples the outbox's backlog every Events:BacklogSampleInterval and publishes the last values as

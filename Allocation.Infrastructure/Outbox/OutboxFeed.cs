@@ -4,7 +4,7 @@ using Allocation.Infrastructure.Persistence;
 using Dapper;
 using Npgsql;
 
-namespace Allocation.Infrastructure.Events;
+namespace Allocation.Infrastructure.Outbox;
 
 /// <summary>The event feed, read straight from the outbox.</summary>
 internal sealed class OutboxFeed(NpgsqlDataSource dataSource) : IEventFeed
