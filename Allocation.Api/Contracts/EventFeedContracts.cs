@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Allocation.Application.Events;
@@ -49,37 +48,15 @@ public sealed record EventFeedResponse(
 }
 
 /// <summary>One event in CloudEvents 1.0 JSON format (the same envelope RabbitMQ consumers receive, plus <c>position</c>).</summary>
-/// <param name="SpecVersion">Always "1.0".</param>
-/// <param name="Id">Unique and stable: deduplicate by it.</param>
-/// <param name="Source">Always "/allocation".</param>
-/// <param name="Type">allocation.batch.created, allocation.batch.changed, allocation.line.allocated, allocation.line.deallocated, allocation.line.reallocated or allocation.out_of_stock.</param>
-/// <param name="Time">When the change was made (RFC 3339).</param>
-/// <param name="Subject">The SKU.</param>
-/// <param name="DataContentType">Always "application/json".</param>
-/// <param name="SkuSequence">Extension attribute: 1, 2, 3, ... per SKU in commit order; apply a SKU's events in this order.</param>
-/// <param name="Position">Extension attribute: this event's place in the feed, usable as <c>after</c>.</param>
-/// <param name="Data">The event's data (README "Events" lists each type's fields).</param>
-public sealed record CloudEventResponse(
-    [property: JsonPropertyName("specversion")] string SpecVersion,
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("source")] string Source,
-    [property: JsonPropertyName("type")] string Type,
-    [property: JsonPropertyName("time")] string Time,
-    [property: JsonPropertyName("subject")] string Subject,
-    [property: JsonPropertyName("datacontenttype")] string DataContentType,
-    [property: JsonPropertyName("skusequence")] long SkuSequence,
-    [property: JsonPropertyName("position")] string Position,
-    [property: JsonPropertyName("data")] JsonElement Data)
+public sealed record CloudEventResponse : CloudEvent
 {
-    internal static CloudEventResponse From(FeedEvent e) => new(
-        "1.0",
-        e.Id.ToString(),
-        "/allocation",
-        e.Type,
-        e.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
-        e.Subject,
-        "application/json",
-        e.SkuSequence,
-        e.Position.ToString(),
-        e.Data);
+    private CloudEventResponse(CloudEvent envelope, string position)
+        : base(envelope) => Position = position;
+
+    /// <summary>Extension attribute: this event's place in the feed, usable as <c>after</c>.</summary>
+    [JsonPropertyName("position")]
+    [JsonPropertyOrder(ExtensionOrder)]
+    public string Position { get; }
+
+    internal static CloudEventResponse From(FeedEvent e) => new(Of(e), e.Position.ToString());
 }

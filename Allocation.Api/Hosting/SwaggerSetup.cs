@@ -21,7 +21,8 @@ internal static class SwaggerSetup
                 Description = "Allocates customer order lines to stock batches: warehouse stock first, then the earliest shipment. " +
                     "Errors are RFC 9457 problem details with a 'message' member.",
             });
-            foreach (var assembly in new[] { Assembly.GetExecutingAssembly() })
+            // The Application assembly too: it describes the CloudEvent envelope the feed serves.
+            foreach (var assembly in new[] { Assembly.GetExecutingAssembly(), typeof(Application.Events.CloudEvent).Assembly })
             {
                 var xml = Path.Combine(AppContext.BaseDirectory, $"{assembly.GetName().Name}.xml");
                 if (File.Exists(xml))
@@ -31,6 +32,7 @@ internal static class SwaggerSetup
             }
 
             options.SupportNonNullableReferenceTypes();
+            options.SchemaFilter<SerializedMemberOrder>();
             options.OperationFilter<CommonResponses.Documentation>();
             options.AddSecurityDefinition(AuthorizationResponses.Documentation.SchemeName, AuthorizationResponses.Documentation.Scheme);
             options.OperationFilter<AuthorizationResponses.Documentation>();

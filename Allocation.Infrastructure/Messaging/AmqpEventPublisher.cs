@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Allocation.Application.Events;
 using Allocation.Infrastructure.Outbox;
 using RabbitMQ.Client;
 
@@ -128,12 +129,12 @@ internal class AmqpEventPublisher(Uri broker) : IAsyncDisposable
         // CloudEvents AMQP binding names, so that consumers and broker policies can route without parsing the body.
         Headers = new Dictionary<string, object?>
         {
-            ["cloudEvents:specversion"] = CloudEventJson.SpecVersion,
+            ["cloudEvents:specversion"] = CloudEvent.Version,
             ["cloudEvents:id"] = outboxEvent.EventId.ToString("D"),
-            ["cloudEvents:source"] = CloudEventJson.Source,
+            ["cloudEvents:source"] = CloudEvent.ServiceSource,
             ["cloudEvents:type"] = outboxEvent.Type,
             ["cloudEvents:subject"] = outboxEvent.Subject,
-            ["cloudEvents:time"] = CloudEventJson.Time(outboxEvent.OccurredAt),
+            ["cloudEvents:time"] = CloudEvent.FormatTime(CloudEventJson.OccurredAt(outboxEvent)),
         },
     };
 
