@@ -2,12 +2,14 @@ using System.Text.Json.Serialization;
 using Allocation.Api.Errors;
 using Allocation.Api.Hosting;
 using Allocation.Application;
+using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Formatters;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 // Its own folder, not the working directory: started from anywhere, it finds its appsettings*.json.
@@ -16,21 +18,22 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 StartupRefusal.Install(builder);
 var configuration = builder.Configuration;
 
-var connectionString = configuration.GetConnectionString("Allocation")
-    ?? throw new InvalidOperationException(
-        "No database configured: set ConnectionStrings:Allocation (environment: ConnectionStrings__Allocation), " +
-        "or start the service with scripts/run, which provisions a local PostgreSQL.");
+// Process-wide settings, before anything opens a connection.
+ProcessSwitches.StoreDateExtremesAsDates();
+ProcessSwitches.ReserveThreadsForBlockingCancels(Allocation.Infrastructure.DependencyInjection.DatabaseConnection(configuration));
 
-builder.WebHost.ConfigureKestrel(kestrel =>
+builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptions.Validator>();
+builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((kestrel, limits) =>
 {
     kestrel.AddServerHeader = false;
-    kestrel.Limits.MaxRequestBodySize = configuration.GetValue("Limits:MaxRequestBodyBytes", 16 * 1024);
+    kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes;
 });
 builder.AddAllocationTransport();
 builder.Services.AddInMemoryDataProtection();
-builder.Services.Configure<HostOptions>(host =>
+builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitsOptions>>((host, limits) =>
 {
-    host.ShutdownTimeout = configuration.GetValue("Limits:ShutdownGracePeriod", TimeSpan.FromSeconds(30));
+    host.ShutdownTimeout = limits.Value.ShutdownGracePeriod;
     // A backstop only: each background service retries every failure itself (HostedServiceFaultTests).
     // Should one still end with an exception, the host logs it and goes on taking writes (they need
     // none of them) instead of exiting, which is what the default, StopHost, would do.
@@ -39,11 +42,8 @@ builder.Services.Configure<HostOptions>(host =>
 
 builder.Services
     .AddApplication()
-    .AddInfrastructure(connectionString);
-builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName);
-builder.Services.AddHostedService<DatabaseStartup>();
-// After the migrations' hosted service, so that the relay and retention start on a migrated database.
-builder.Services.AddEventRelay(configuration);
+    .AddInfrastructure(configuration);
+builder.Services.AddSingleton<IValidateOptions<ConflictRetryOptions>, ConflictRetryWithinRequestTimeout>();
 
 builder.Services
     .AddControllers(mvc =>
@@ -74,33 +74,26 @@ builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
 builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemShape.Customize);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 
-var requestTimeout = configuration.GetValue("Limits:RequestTimeout", TimeSpan.FromSeconds(10));
-// Contention must end as a retryable 409, and a failover wait as a 503, before the deadline turns either into a 504.
-var writeRetry = configuration.GetSection(Allocation.Application.Common.ConflictRetryOptions.SectionName)
-    .Get<Allocation.Application.Common.ConflictRetryOptions>() ?? new Allocation.Application.Common.ConflictRetryOptions();
-if (writeRetry.Budget >= requestTimeout || writeRetry.FailoverWait >= requestTimeout)
+builder.Services.AddRequestTimeouts();
+builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<LimitsOptions>>((timeouts, limits) =>
 {
-    throw new InvalidOperationException(
-        $"ConflictRetry:Budget ({writeRetry.Budget}) and ConflictRetry:FailoverWait ({writeRetry.FailoverWait}) must be shorter " +
-        $"than Limits:RequestTimeout ({requestTimeout}), so that a contended write gives up with 409, and a write that waited " +
-        "for a writable primary with 503, before the request deadline answers 504.");
-}
-
-builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
-{
-    Timeout = requestTimeout,
-    TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
-    WriteTimeoutResponse = async context =>
+    var requestTimeout = limits.Value.RequestTimeout;
+    timeouts.DefaultPolicy = new RequestTimeoutPolicy
     {
-        await ProblemShape.WriteAsync(context, new ProblemDetails
+        Timeout = requestTimeout,
+        TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+        WriteTimeoutResponse = async context =>
         {
-            Status = StatusCodes.Status504GatewayTimeout,
-            Type = ProblemTypes.Timeout,
-            Title = "Request timed out",
-            Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled. " +
-                "A write may or may not have been applied: allocate is safe to repeat; read the batch or the order to check others.",
-        });
-    },
+            await ProblemShape.WriteAsync(context, new ProblemDetails
+            {
+                Status = StatusCodes.Status504GatewayTimeout,
+                Type = ProblemTypes.Timeout,
+                Title = "Request timed out",
+                Detail = $"The request did not finish within {requestTimeout.TotalSeconds:0.###} s and was cancelled. " +
+                    "A write may or may not have been applied: allocate is safe to repeat; read the batch or the order to check others.",
+            });
+        },
+    };
 });
 
 builder.Services.AddAllocationAuthentication(configuration);
@@ -109,7 +102,7 @@ builder.Services.AddAllocationRateLimiting(configuration);
 builder.Services.AddHealthChecks().AddDatabaseCheck(timeout: TimeSpan.FromSeconds(3));
 builder.AddObservability();
 
-var swaggerEnabled = configuration.GetValue("Swagger:Enabled", true);
+var swaggerEnabled = SwaggerSetup.Enabled(configuration);
 if (swaggerEnabled)
 {
     builder.Services.AddAllocationSwagger();

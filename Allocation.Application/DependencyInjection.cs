@@ -9,7 +9,8 @@ public static class DependencyInjection
 {
     public static IServiceCollection AddApplication(this IServiceCollection services)
     {
-        services.AddOptions<ConflictRetryOptions>().BindConfiguration(ConflictRetryOptions.SectionName);
+        // Validated as the host starts; the host adds its own rules (the budgets within its request deadline).
+        services.AddOptions<ConflictRetryOptions>().BindConfiguration(ConflictRetryOptions.SectionName).ValidateOnStart();
         services.AddSingleton<AllocationMetrics>();
         services.AddSingleton<SkuWriteGate>();
         services.AddSingleton<ConflictRetry>();

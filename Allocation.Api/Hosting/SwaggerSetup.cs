@@ -6,6 +6,10 @@ namespace Allocation.Api.Hosting;
 
 internal static class SwaggerSetup
 {
+    /// <summary>Swagger:Enabled (true when left out): whether the document and the UI are served.</summary>
+    public static bool Enabled(IConfiguration configuration) =>
+        (configuration.GetSection(OpenApiDocumentOptions.SectionName).Get<OpenApiDocumentOptions>() ?? new OpenApiDocumentOptions()).Enabled;
+
     public static IServiceCollection AddAllocationSwagger(this IServiceCollection services)
     {
         services.AddEndpointsApiExplorer();
@@ -40,4 +44,13 @@ internal static class SwaggerSetup
         });
         return services;
     }
+}
+
+/// <summary>The OpenAPI document and UI (configuration section <c>Swagger</c>); read while the services are composed.</summary>
+public sealed class OpenApiDocumentOptions
+{
+    public const string SectionName = "Swagger";
+
+    /// <summary>Serve /swagger/v1/swagger.json and the UI at /swagger.</summary>
+    public bool Enabled { get; set; } = true;
 }

@@ -12,17 +12,16 @@ public static class EventRelayRegistration
 {
     /// <summary>
     /// Outbox retention always; with <c>ConnectionStrings:Broker</c> (an amqp:// or amqps:// URI) also
-    /// the relay to RabbitMQ and its "relay" health check. Register after the database migrations'
-    /// hosted service, so that the relay starts on a migrated database.
+    /// the relay to RabbitMQ and its "relay" health check. Part of
+    /// <see cref="DependencyInjection.AddInfrastructure"/>, after the database migrations.
     /// </summary>
-    public static IServiceCollection AddEventRelay(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddEventRelay(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = configuration.GetSection(EventsOptions.SectionName).Get<EventsOptions>() ?? new EventsOptions();
-        options.Validate();
         var broker = BrokerUri(configuration.GetConnectionString("Broker"));
 
-        services.AddSingleton(Options.Create(options));
+        services.AddOptions<EventsOptions>().Bind(configuration.GetSection(EventsOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptions.Validator>();
         services.AddSingleton<OutboxStore>();
         services.AddHostedService(sp => new OutboxPruner(
             sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<IOptions<EventsOptions>>(),

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Allocation.Infrastructure.Messaging;
 
 /// <summary>The outbox's delivery and retention settings (configuration section <c>Events</c>).</summary>
@@ -34,23 +36,30 @@ public sealed class EventsOptions
     /// <summary>Events deleted per statement, so pruning never holds many row locks or a long transaction.</summary>
     public int PruneBatchSize { get; set; } = 1000;
 
-    public void Validate()
+    /// <summary>Every setting out of range, each named by its key, refuses the start (ValidateOnStart).</summary>
+    internal sealed class Validator : IValidateOptions<EventsOptions>
     {
-        Require(Retention > TimeSpan.Zero, nameof(Retention), "must be positive");
-        Require(RelayBatchSize is > 0 and <= 10_000, nameof(RelayBatchSize), "must be between 1 and 10000");
-        Require(RelayLease >= TimeSpan.FromSeconds(2), nameof(RelayLease), "must be at least 2 s");
-        Require(RelayIdleDelay > TimeSpan.Zero, nameof(RelayIdleDelay), "must be positive");
-        Require(RelayDegradedAfter > TimeSpan.Zero, nameof(RelayDegradedAfter), "must be positive");
-        Require(BacklogSampleInterval > TimeSpan.Zero, nameof(BacklogSampleInterval), "must be positive");
-        Require(PruneInterval > TimeSpan.Zero, nameof(PruneInterval), "must be positive");
-        Require(PruneBatchSize is > 0 and <= 100_000, nameof(PruneBatchSize), "must be between 1 and 100000");
-    }
-
-    private static void Require(bool valid, string name, string rule)
-    {
-        if (!valid)
+        public ValidateOptionsResult Validate(string? name, EventsOptions options)
         {
-            throw new InvalidOperationException($"{SectionName}:{name} {rule}.");
+            ArgumentNullException.ThrowIfNull(options);
+            var failures = new List<string>();
+            void Require(bool valid, string key, string rule)
+            {
+                if (!valid)
+                {
+                    failures.Add($"{SectionName}:{key} {rule}.");
+                }
+            }
+
+            Require(options.Retention > TimeSpan.Zero, nameof(Retention), "must be positive");
+            Require(options.RelayBatchSize is > 0 and <= 10_000, nameof(RelayBatchSize), "must be between 1 and 10000");
+            Require(options.RelayLease >= TimeSpan.FromSeconds(2), nameof(RelayLease), "must be at least 2 s");
+            Require(options.RelayIdleDelay > TimeSpan.Zero, nameof(RelayIdleDelay), "must be positive");
+            Require(options.RelayDegradedAfter > TimeSpan.Zero, nameof(RelayDegradedAfter), "must be positive");
+            Require(options.BacklogSampleInterval > TimeSpan.Zero, nameof(BacklogSampleInterval), "must be positive");
+            Require(options.PruneInterval > TimeSpan.Zero, nameof(PruneInterval), "must be positive");
+            Require(options.PruneBatchSize is > 0 and <= 100_000, nameof(PruneBatchSize), "must be between 1 and 100000");
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }
 }

@@ -117,7 +117,7 @@ public class BoundedRequestTests
     {
         var start = () => ApiFactory.Start("Host=127.0.0.1;Database=unused", new Dictionary<string, string?> { ["Limits:RequestTimeout"] = "00:00:02" });
 
-        start.Should().Throw<InvalidOperationException>().WithMessage("ConflictRetry:Budget*must be shorter than Limits:RequestTimeout*");
+        start.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().WithMessage("ConflictRetry:Budget*must be shorter than Limits:RequestTimeout*");
     }
 
     [Test]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Allocation.Tests.Integration;
@@ -62,10 +63,12 @@ public class RelayRegistrationTests
     [TestCase("Events:RelayBatchSize", "0")]
     [TestCase("Events:Retention", "00:00:00")]
     [TestCase("Events:RelayLease", "00:00:01")]
-    public void Settings_out_of_range_stop_the_start_and_name_the_key(string key, string value)
+    public async Task Settings_out_of_range_stop_the_start_and_name_the_key(string key, string value)
     {
-        var build = () => Build(new() { [key] = value });
+        // Validated as the host starts (ValidateOnStart), before any hosted service; StartupRefusalTests shows the refusal.
+        await using var services = Build(new() { [key] = value });
+        var start = () => services.GetRequiredService<IStartupValidator>().Validate();
 
-        build.Should().Throw<InvalidOperationException>().WithMessage($"{key} *");
+        start.Should().Throw<OptionsValidationException>().WithMessage($"{key} *");
     }
 }

@@ -17,11 +17,15 @@ public sealed class Store : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(database);
         Database = database;
+        ProcessSwitches.StoreDateExtremesAsDates();
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Allocation"] = database.ConnectionString })
+            .Build();
         _services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddSingleton<IConfiguration>(configuration)
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
             .AddApplication()
-            .AddInfrastructure(database.ConnectionString)
+            .AddInfrastructure(configuration)
             .BuildServiceProvider();
     }
 

@@ -1,9 +1,10 @@
 using Allocation.Application;
 using Allocation.Application.Common;
-using Allocation.Infrastructure;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Infrastructure;
 
 /// <summary>
 /// Migrates the database before the server takes requests, waiting for a database that is not up

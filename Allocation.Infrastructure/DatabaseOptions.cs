@@ -1,4 +1,4 @@
-namespace Allocation.Api.Hosting;
+namespace Allocation.Infrastructure;
 
 public sealed class DatabaseOptions
 {
