@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using Allocation.Api.Errors;
-using Allocation.Api.Hosting;
+using Allocation.Api.OpenApi;
+using Allocation.Api.Operations;
+using Allocation.Api.Security;
 using Allocation.Application;
 using Allocation.Application.Common;
 using Allocation.Infrastructure;

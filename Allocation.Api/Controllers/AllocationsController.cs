@@ -1,6 +1,6 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Application.Allocations;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;

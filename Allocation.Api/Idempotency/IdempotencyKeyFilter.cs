@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Allocation.Api.Errors;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Application.Idempotency;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Tests.Support;
 using Microsoft.IdentityModel.Tokens;
 

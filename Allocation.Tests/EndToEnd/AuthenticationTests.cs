@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Allocation.Api.Errors;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Tests.Support;
 using Microsoft.IdentityModel.Tokens;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Tests.Support;
 using Microsoft.IdentityModel.Tokens;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Allocation.Api.Errors;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;

@@ -135,7 +135,7 @@ public class LogTests
     public async Task A_token_in_any_part_of_a_request_is_never_logged()
     {
         // A token of its own, so that no other test's requests account for what is found.
-        var token = TestTokens.Mint(Allocation.Api.Hosting.Scopes.All, expires: DateTime.UtcNow.AddHours(1).AddSeconds(Random.Shared.Next(1000)));
+        var token = TestTokens.Mint(Allocation.Api.Security.Scopes.All, expires: DateTime.UtcNow.AddHours(1).AddSeconds(Random.Shared.Next(1000)));
         var marker = $"redaction-{Guid.NewGuid():N}";
 
         async Task SendAsync(string target, Action<HttpRequestMessage>? shape = null)

@@ -1,4 +1,4 @@
-using Allocation.Api.Hosting;
+using Allocation.Api.Operations;
 
 namespace Allocation.Tests.EndToEnd.ProductionFaults;
 

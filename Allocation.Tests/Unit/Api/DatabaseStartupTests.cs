@@ -1,4 +1,3 @@
-using Allocation.Api.Hosting;
 using Allocation.Application;
 using Allocation.Application.Common;
 using Allocation.Infrastructure;

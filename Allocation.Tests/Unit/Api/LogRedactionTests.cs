@@ -1,4 +1,4 @@
-using Allocation.Api.Hosting;
+using Allocation.Api.Operations;
 using Allocation.Tests.Support;
 
 namespace Allocation.Tests.Unit.Api;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Security.Claims;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 
 namespace Allocation.Tests.Unit.Api;
 

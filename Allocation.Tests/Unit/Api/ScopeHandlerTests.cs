@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Microsoft.AspNetCore.Authorization;
 
 namespace Allocation.Tests.Unit.Api;

@@ -1,4 +1,4 @@
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 internal static partial class StartupBanner
 {

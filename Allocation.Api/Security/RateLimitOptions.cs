@@ -1,4 +1,4 @@
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// Per-caller request limits, per instance. A caller is one client (its token's <c>client_id</c>,

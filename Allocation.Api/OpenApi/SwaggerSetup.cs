@@ -1,8 +1,9 @@
 using System.Reflection;
+using Allocation.Api.Security;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.Swagger;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.OpenApi;
 
 internal static class SwaggerSetup
 {

@@ -1,3 +1,4 @@
+using Allocation.Api.Security;
 using Allocation.Application.Common;
 using Allocation.Infrastructure;
 using OpenTelemetry;
@@ -5,7 +6,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>
 /// OpenTelemetry: metrics always (served at /metrics for Prometheus, and over OTLP when an endpoint

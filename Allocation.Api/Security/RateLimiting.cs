@@ -6,7 +6,7 @@ using Allocation.Api.Errors;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>Per-caller limits on the API's resources (<see cref="RateLimitOptions"/>), answered with 429 and Retry-After.</summary>
 internal static class RateLimiting

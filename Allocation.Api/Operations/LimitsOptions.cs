@@ -1,7 +1,7 @@
 using Allocation.Application.Common;
 using Microsoft.Extensions.Options;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>What one request, and the process's end, may take (configuration section <c>Limits</c>).</summary>
 public sealed class LimitsOptions

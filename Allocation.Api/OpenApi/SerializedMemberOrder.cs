@@ -3,7 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.OpenApi;
 
 /// <summary>
 /// Lists a schema's members in the order the serializer writes them. Swashbuckle puts a base type's

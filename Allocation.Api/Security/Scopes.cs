@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// The scopes a caller's token must carry, one per kind of access. Each is also the name of the

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>
 /// Kestrel's socket transport. Inline I/O scheduling is opt-in (README, Configuration, "Performance

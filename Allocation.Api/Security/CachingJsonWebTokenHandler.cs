@@ -3,7 +3,7 @@ using System.Security.Claims;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// Remembers tokens that passed validation, by their exact text (signature included), so that a

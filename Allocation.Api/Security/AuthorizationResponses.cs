@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc.ApplicationModels;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// Declares the 401 and 403 problems of every action that names a scope policy, so that the OpenAPI

@@ -1,4 +1,4 @@
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>What the operator chose about telemetry (sections <c>Telemetry</c> and <c>Metrics</c>, and the standard OTEL_* variables).</summary>
 internal sealed record ObservabilityOptions(bool Enabled, bool Tracing, bool OtlpConfigured, int? MetricsPort)

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>
 /// Data Protection keys in memory only. Nothing here protects data that must outlive the process:

@@ -1,7 +1,7 @@
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// The OpenID Connect provider's metadata and signing keys, re-read on the service's own schedule

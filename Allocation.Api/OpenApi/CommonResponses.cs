@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.OpenApi;
 
 /// <summary>
 /// The problem responses any action can give, declared once: every action can answer 429 (rate limit),

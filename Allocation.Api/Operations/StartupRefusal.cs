@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>
 /// A refusal to start (any exception out of Program: a missing database, a bad setting, options

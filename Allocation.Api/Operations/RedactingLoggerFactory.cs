@@ -1,4 +1,4 @@
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Operations;
 
 /// <summary>
 /// The service's <see cref="ILoggerFactory"/>: the framework's own, whose loggers hand every line to

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Allocation.Api.Hosting;
+namespace Allocation.Api.Security;
 
 /// <summary>
 /// Answers a refused request with a problem, like every other error: 401 with
