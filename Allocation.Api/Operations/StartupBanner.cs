@@ -10,7 +10,7 @@ internal static partial class StartupBanner
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information,
         Message = "Allocation API listening on {Address}; Swagger UI at {SwaggerUi}")]
     private static partial void LogListening(ILogger logger, string address, string swaggerUi);
 }

@@ -132,10 +132,10 @@ internal static partial class StartupRefusal
         }));
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Critical, Message = "Stopping on an unhandled exception: {Reason}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Critical, Message = "Stopping on an unhandled exception: {Reason}")]
     private static partial void LogStopped(ILogger logger, string reason);
 
     /// <summary>Tells a refusal to start from a failure once running.</summary>

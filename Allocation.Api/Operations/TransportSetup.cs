@@ -32,7 +32,7 @@ internal static partial class TransportSetup
     private static bool PreferInlineScheduling(IConfiguration configuration) =>
         configuration.GetValue("Transport:PreferInlineScheduling", false);
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning,
         Message = "Inline I/O scheduling: Kestrel inline {KestrelInline}, socket completions inline {SocketsInline}. " +
             "Request code runs on the socket threads, where anything that blocks stalls every connection they serve; " +
             "it saves CPU only with both on (README, Configuration, \"Performance settings\").")]

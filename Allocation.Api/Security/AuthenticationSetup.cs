@@ -181,7 +181,7 @@ internal static partial class AuthenticationSetup
         return signingKeys;
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning,
         Message = "AUTHENTICATION IS DISABLED (Authentication:Disabled=true): every endpoint answers without a token. Never run a shared or public instance like this.")]
     private static partial void LogDisabled(ILogger logger);
 }

@@ -76,7 +76,7 @@ internal sealed partial class ProviderKeySet(
     private bool IsDue(DateTimeOffset now) =>
         now >= _readAt + settings.RefreshInterval || (_unknownKeySeen && now >= _readAt + settings.MinimumInterval);
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning,
         Message = "The identity provider's metadata at {Address} could not be read; the keys read before stay in use, and it is asked again in {RetrySeconds:0.#} s ({Reason})")]
     private static partial void LogUnreachable(ILogger logger, string address, double retrySeconds, string reason);
 }
