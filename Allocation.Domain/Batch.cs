@@ -80,7 +80,8 @@ public sealed class Batch
     public bool Holds(OrderLine line) => _allocations.Contains(line);
 
     /// <summary>Allocates the line if it fits; the same line allocated twice counts once.</summary>
-    public void Allocate(OrderLine line)
+    /// <remarks>Only <see cref="Product"/> decides which batch takes a line (and records it as an event).</remarks>
+    internal void Allocate(OrderLine line)
     {
         if (Holds(line) || !CanAllocate(line))
         {
@@ -92,7 +93,8 @@ public sealed class Batch
     }
 
     /// <summary>Gives back a line this batch holds; a line it does not hold is left alone.</summary>
-    public void Deallocate(OrderLine line)
+    /// <remarks>Only <see cref="Product"/> takes lines off (and records it as an event).</remarks>
+    internal void Deallocate(OrderLine line)
     {
         if (_allocations.Remove(line))
         {
