@@ -47,9 +47,23 @@ internal static class ProductChanges
                 }));
         }
 
-        statements.Add(StoreChanges(product, newEventId));
+        var store = StoreChanges(product, newEventId);
+        if (store.Parameters.Any(p => p.Value is Array { Length: > LongestArrayForAGenericPlan }))
+        {
+            statements.Add(new SqlStatement(
+                ProductSql.PlanWithTheArrays, [], ExpectedRows: null, Conflict: "", new Dictionary<string, Func<Exception, Exception>>()));
+        }
+
+        statements.Add(store);
         return statements;
     }
+
+    /// <summary>
+    /// Up to this many elements per array, the prepared statement's generic plan costs nothing
+    /// noticeable (an allocation has one of each); beyond it the statement is planned for its arrays
+    /// (<see cref="ProductSql.PlanWithTheArrays"/>), at the price of one more round trip.
+    /// </summary>
+    internal const int LongestArrayForAGenericPlan = 32;
 
     private static SqlStatement StoreChanges(Product product, Func<Guid> newEventId)
     {

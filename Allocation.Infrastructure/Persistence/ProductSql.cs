@@ -151,6 +151,17 @@ internal static class ProductSql
         """;
 
     /// <summary>
+    /// Sent before a <see cref="StoreChanges"/> with long arrays. Npgsql prepares the statement once
+    /// it repeats, and PostgreSQL's generic plan for a prepared statement guesses 10 elements for each
+    /// <c>unnest(@array)</c>: with 3,000 moved lines it rescanned the array once per line (measured:
+    /// 4.3 s instead of 0.06 s). A custom plan sees the arrays' real lengths. It holds for the rest of
+    /// this transaction only, which ends with the commit that follows.
+    /// </summary>
+    public const string PlanWithTheArrays = """
+        SET LOCAL plan_cache_mode = force_custom_plan
+        """;
+
+    /// <summary>
     /// Appended to a unit of work's only statement: the commit goes in the same round trip (Npgsql sends
     /// both as one batch with one Sync; when the statement fails the server skips the COMMIT). The
     /// statement's own answer is still the first one read.
