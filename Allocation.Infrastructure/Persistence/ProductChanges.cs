@@ -14,8 +14,10 @@ internal static class ProductChanges
 {
     /// <summary>
     /// The statements that store <paramref name="product"/>'s changes: none when it changed nothing;
-    /// for a new product the row that makes it exist first; then one <see cref="ProductSql.StoreChanges"/>
-    /// carrying every event, every batch's final values and every line change, however many lines move.
+    /// for a new product the row that makes it exist first; then one statement carrying every event
+    /// and every state change, however many lines move: <see cref="ProductSql.RecordEvents"/> when
+    /// only news, <see cref="ProductSql.AllocateLine"/> for one allocation (the hot path), otherwise
+    /// <see cref="ProductSql.StoreChanges"/> (every batch's final values, every line change).
     /// </summary>
     /// <param name="product">The product, after the use case changed it.</param>
     /// <param name="isNew">The product is not stored yet (it was added, not loaded).</param>
@@ -47,23 +49,9 @@ internal static class ProductChanges
                 }));
         }
 
-        var store = StoreChanges(product, newEventId);
-        if (store.Parameters.Any(p => p.Value is Array { Length: > LongestArrayForAGenericPlan }))
-        {
-            statements.Add(new SqlStatement(
-                ProductSql.PlanWithTheArrays, [], ExpectedRows: null, Conflict: "", new Dictionary<string, Func<Exception, Exception>>()));
-        }
-
-        statements.Add(store);
+        statements.Add(StoreChanges(product, newEventId));
         return statements;
     }
-
-    /// <summary>
-    /// Up to this many elements per array, the prepared statement's generic plan costs nothing
-    /// noticeable (an allocation has one of each); beyond it the statement is planned for its arrays
-    /// (<see cref="ProductSql.PlanWithTheArrays"/>), at the price of one more round trip.
-    /// </summary>
-    internal const int LongestArrayForAGenericPlan = 32;
 
     private static SqlStatement StoreChanges(Product product, Func<Guid> newEventId)
     {
@@ -91,6 +79,34 @@ internal static class ProductChanges
             new("EventIds", events.Select(_ => newEventId()).ToArray()),
             new("EventTypes", events.Select(e => e.Type).ToArray()),
             new("EventData", events.Select(e => e.Data).ToArray()),
+        };
+        var conflict = $"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.";
+        var refusals = new Dictionary<string, Func<Exception, Exception>>();
+        if (inserted.Count > 0)
+        {
+            var line = inserted[0];
+            // Not contention: the losing writer of a race writes nothing (the version check), so only a
+            // product loaded without this order's line could get here.
+            refusals["order_lines_orderid_sku_key"] = error => new InvalidOperationException(
+                $"Order {line.OrderId} already holds sku {product.Sku}: the product was loaded without that order's line.", error);
+        }
+
+        if (touched.Count == 0 && lines.Count == 0)
+        {
+            return new SqlStatement(ProductSql.RecordEvents, parameters, ExpectedRows: 0, conflict, refusals);
+        }
+
+        var batchesOnlyCountLines = !product.Events.Any(e => e is BatchCreated or BatchChanged);
+        if (batchesOnlyCountLines && lines is [{ From: null, To: { } batch } allocated] && touched is [var only] && only.Reference == batch)
+        {
+            parameters.Add(new("OrderId", allocated.OrderId));
+            parameters.Add(new("Quantity", allocated.Quantity));
+            parameters.Add(new("BatchReference", batch));
+            return new SqlStatement(ProductSql.AllocateLine, parameters, ExpectedRows: 3, conflict, refusals);
+        }
+
+        parameters.AddRange(
+        [
             new("AddedBatchReferences", added.Select(b => b.Reference).ToArray()),
             new("AddedBatchQuantities", added.Select(b => b.PurchasedQuantity).ToArray()),
             new("AddedBatchEtas", added.Select(b => b.Eta).ToArray()),
@@ -107,29 +123,18 @@ internal static class ProductChanges
             new("AddedOrderIds", inserted.Select(l => l.OrderId).ToArray()),
             new("AddedQuantities", inserted.Select(l => l.Quantity).ToArray()),
             new("AddedToBatches", inserted.Select(l => l.To).ToArray()),
-        };
-
-        var refusals = new Dictionary<string, Func<Exception, Exception>>();
+        ]);
         if (added.Count > 0)
         {
             var reference = added[0].Reference;
             refusals["batches_reference_key"] = _ => new DuplicateBatch(reference);
         }
 
-        if (inserted.Count > 0)
-        {
-            var line = inserted[0];
-            // Not contention: the losing writer of a race writes nothing (the version check), so only a
-            // product loaded without this order's line could get here.
-            refusals["order_lines_orderid_sku_key"] = error => new InvalidOperationException(
-                $"Order {line.OrderId} already holds sku {product.Sku}: the product was loaded without that order's line.", error);
-        }
-
         return new SqlStatement(
             ProductSql.StoreChanges,
             parameters,
             ExpectedRows: added.Count + changed.Count + removed.Count + moved.Count + (2 * inserted.Count),
-            Conflict: $"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.",
+            conflict,
             refusals);
     }
 

@@ -67,23 +67,14 @@ internal static class ProductSql
         """;
 
     /// <summary>
-    /// Stores all of one product's changes in one statement, whatever their number: one row per
-    /// changed batch, one array per kind of line change, one array of events.
-    /// <para>
-    /// <c>version_check</c> moves the product from the version the changes were made on to the next,
-    /// taking its row lock, and numbers the events on from the SKU's last one. Every other part reads
-    /// from it: when another writer got there first it matches no row, the statement writes nothing
-    /// (and locks nothing but, while it waits, the product row) and answers no row, which is how the
-    /// caller knows it lost. Otherwise it answers how many rows it changed.
-    /// </para>
-    /// <para>
-    /// Each changed batch is updated once, to its final quantity, ETA and allocated total
-    /// (<c>allocated_quantity + the sum of its lines' changes</c>), so the oversell check holds for
-    /// every row the statement writes. Lines are found by order and SKU and must be where the product
-    /// saw them: the answer counts only rows that matched.
-    /// </para>
+    /// The head of every statement that stores a product's changes. <c>version_check</c> moves the
+    /// product from the version the changes were made on to the next, taking its row lock, and numbers
+    /// the events on from the SKU's last one; <c>events</c> writes them to the outbox. Every other part
+    /// reads from <c>version_check</c>: when another writer got there first it matches no row, the
+    /// statement writes nothing (and locks nothing but, while it waits, the product row) and answers
+    /// no row, which is how the caller knows it lost. Otherwise it answers how many rows it changed.
     /// </summary>
-    public const string StoreChanges = """
+    private const string VersionMove = """
         WITH version_check AS (
             UPDATE products
             SET version_number = @ToVersion, last_event_sequence = last_event_sequence + cardinality(@EventIds::uuid[])
@@ -94,7 +85,59 @@ internal static class ProductSql
             SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
             FROM version_check v,
                  unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
-        ), added_batches AS (
+        )
+        """;
+
+    /// <summary>A change that is only news (an allocation refused for want of stock): the version move and the events.</summary>
+    public const string RecordEvents = VersionMove + """
+
+        SELECT 0 FROM version_check
+        """;
+
+    /// <summary>
+    /// The hot path, an allocation: the line, its allocation and its batch's total. A statement of its
+    /// own rather than <see cref="StoreChanges"/>: it runs thousands of times a second, prepared, and
+    /// its generic plan is right for any table size because every row it touches is found by a key.
+    /// </summary>
+    public const string AllocateLine = VersionMove + """
+
+        , line AS (
+            INSERT INTO order_lines (orderid, sku, qty)
+            SELECT @OrderId, sku, @Quantity FROM version_check
+            RETURNING id
+        ), batch AS (
+            UPDATE batches SET allocated_quantity = allocated_quantity + @Quantity
+            WHERE reference = @BatchReference AND sku = @Sku AND EXISTS (SELECT 1 FROM version_check)
+            RETURNING id
+        ), allocation AS (
+            INSERT INTO allocations (orderline_id, batch_id)
+            SELECT line.id, batch.id FROM line CROSS JOIN batch
+            RETURNING 1
+        )
+        SELECT ((SELECT count(*) FROM line) + (SELECT count(*) FROM batch) + (SELECT count(*) FROM allocation))::int
+        FROM version_check
+        """;
+
+    /// <summary>
+    /// Every other change of one product in one statement, whatever the number of lines: one row per
+    /// touched batch, one array per kind of line change, one array of events.
+    /// <para>
+    /// Each touched batch is updated once, to its final quantity, ETA and allocated total
+    /// (<c>allocated_quantity + the sum of its lines' changes</c>), so the oversell check holds for
+    /// every row the statement writes. Lines are found by order and SKU and must be where the product
+    /// saw them: the answer counts only rows that matched.
+    /// </para>
+    /// <para>
+    /// It first asks for a plan made for its arrays. Npgsql prepares a statement once it repeats, and
+    /// PostgreSQL's generic plan for a prepared statement guesses 10 elements for each
+    /// <c>unnest(@array)</c>: it rescanned an array once per line (3,000 moved lines: 4.3 s instead of
+    /// 0.06 s) and scanned all of <c>order_lines</c> for an empty one. <c>SET LOCAL</c> holds until the
+    /// transaction ends, with the commit that follows; it travels in the same round trip.
+    /// </para>
+    /// </summary>
+    public const string StoreChanges = "SET LOCAL plan_cache_mode = force_custom_plan;\n" + VersionMove + """
+
+        , added_batches AS (
             INSERT INTO batches (reference, sku, purchased_quantity, eta, allocated_quantity)
             SELECT n.reference, v.sku, n.purchased_quantity, n.eta, n.allocated_quantity
             FROM version_check v,
@@ -148,17 +191,6 @@ internal static class ProductSql
               + (SELECT count(*) FROM removed_lines) + (SELECT count(*) FROM moved_lines)
               + (SELECT count(*) FROM added_lines) + (SELECT count(*) FROM added_allocations))::int
         FROM version_check
-        """;
-
-    /// <summary>
-    /// Sent before a <see cref="StoreChanges"/> with long arrays. Npgsql prepares the statement once
-    /// it repeats, and PostgreSQL's generic plan for a prepared statement guesses 10 elements for each
-    /// <c>unnest(@array)</c>: with 3,000 moved lines it rescanned the array once per line (measured:
-    /// 4.3 s instead of 0.06 s). A custom plan sees the arrays' real lengths. It holds for the rest of
-    /// this transaction only, which ends with the commit that follows.
-    /// </summary>
-    public const string PlanWithTheArrays = """
-        SET LOCAL plan_cache_mode = force_custom_plan
         """;
 
     /// <summary>

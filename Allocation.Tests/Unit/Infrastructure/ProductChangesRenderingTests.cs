@@ -88,16 +88,6 @@ public class ProductChangesRenderingTests
         product => product.ChangeBatch("warehouse", 4, EtaChange.Keep));
 
     [Test]
-    public void Reduce_that_moves_many_lines() => Check(
-        "reduce-that-moves-many-lines",
-        "warehouse of 40 one-unit lines reduced to 0: every line moves; the statement is planned for its 40-element arrays",
-        Loaded(
-            ProductScope.ForBatch("warehouse"),
-            Stored("warehouse", 40, null, [.. Enumerable.Range(1, 40).Select(i => Line($"o{i:D2}", 1))]),
-            Stored("shipment", 100, Soon)),
-        product => product.ChangeBatch("warehouse", 0, EtaChange.Keep));
-
-    [Test]
     public void Reduce_that_unallocates() => Check(
         "reduce-that-unallocates",
         "warehouse reduced from 10 to 3: o2 moves to the full-but-one shipment, o3 fits nowhere and is given up",

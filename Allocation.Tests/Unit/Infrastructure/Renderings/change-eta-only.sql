@@ -2,6 +2,7 @@
 -- 1 statement(s); a unit of work whose only statement is one sends COMMIT with it (ProductSql.AndCommit)
 
 -- statement 1: answers 1 changed row(s); no row means: Product LAMP changed after version 7 was read.
+SET LOCAL plan_cache_mode = force_custom_plan;
 WITH version_check AS (
     UPDATE products
     SET version_number = @ToVersion, last_event_sequence = last_event_sequence + cardinality(@EventIds::uuid[])
@@ -12,7 +13,8 @@ WITH version_check AS (
     SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
     FROM version_check v,
          unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
-), added_batches AS (
+)
+, added_batches AS (
     INSERT INTO batches (reference, sku, purchased_quantity, eta, allocated_quantity)
     SELECT n.reference, v.sku, n.purchased_quantity, n.eta, n.allocated_quantity
     FROM version_check v,

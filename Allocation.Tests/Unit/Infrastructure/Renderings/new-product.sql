@@ -8,6 +8,7 @@ INSERT INTO products (sku, version_number) VALUES (@Sku, 0);
 
 -- statement 2: answers 1 changed row(s); no row means: Product LAMP changed after version 0 was read.
 -- a unique violation of batches_reference_key is refused, not retried
+SET LOCAL plan_cache_mode = force_custom_plan;
 WITH version_check AS (
     UPDATE products
     SET version_number = @ToVersion, last_event_sequence = last_event_sequence + cardinality(@EventIds::uuid[])
@@ -18,7 +19,8 @@ WITH version_check AS (
     SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
     FROM version_check v,
          unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
-), added_batches AS (
+)
+, added_batches AS (
     INSERT INTO batches (reference, sku, purchased_quantity, eta, allocated_quantity)
     SELECT n.reference, v.sku, n.purchased_quantity, n.eta, n.allocated_quantity
     FROM version_check v,
