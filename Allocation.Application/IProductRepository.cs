@@ -15,8 +15,19 @@ public interface IProductRepository
     Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Loads one SKU's product with its batches' totals and no lines, like <see cref="GetAsync"/>
+    /// without an order, and holds the product's row lock until the unit of work ends: every other
+    /// writer of the SKU waits, so this unit of work's commit cannot lose the version check. For the
+    /// rare writer that must make progress against steady allocation traffic (a batch change, ADR 8);
+    /// keep what follows short.
+    /// </summary>
+    /// <returns>The product, or null when the SKU has no product.</returns>
+    Task<Product?> GetForChangeAsync(string sku, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Loads one SKU's product with every line <paramref name="batchReference"/> holds, oldest
-    /// allocation first (what a change of that batch's quantity needs), and no other lines.
+    /// allocation first (what a change that takes lines off that batch needs), and no other lines,
+    /// holding the product's row lock like <see cref="GetForChangeAsync"/>.
     /// </summary>
     /// <returns>The product, or null when no batch of this SKU has that reference.</returns>
     Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken);

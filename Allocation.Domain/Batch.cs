@@ -13,6 +13,9 @@ public sealed class Batch
 {
     private readonly List<OrderLine> _allocations;
 
+    /// <summary>The same lines as a set: whether a batch holds a line costs the same with 10 lines as with 10,000.</summary>
+    private readonly HashSet<OrderLine> _held;
+
     /// <summary>A new batch: bought stock, so at least one unit.</summary>
     public Batch(string reference, string sku, int purchasedQuantity, DateOnly? eta)
         : this(reference, sku, purchasedQuantity, eta, allocatedQuantity: 0, knownAllocations: [])
@@ -40,6 +43,7 @@ public sealed class Batch
         Eta = eta;
         AllocatedQuantity = allocatedQuantity;
         _allocations = [.. knownAllocations];
+        _held = [.. _allocations];
     }
 
     public string Reference { get; }
@@ -77,10 +81,11 @@ public sealed class Batch
         return line.Sku == Sku && line.Quantity <= AvailableQuantity;
     }
 
-    public bool Holds(OrderLine line) => _allocations.Contains(line);
+    public bool Holds(OrderLine line) => _held.Contains(line);
 
     /// <summary>Allocates the line if it fits; the same line allocated twice counts once.</summary>
-    public void Allocate(OrderLine line)
+    /// <remarks>Only <see cref="Product"/> decides which batch takes a line (and records it as an event).</remarks>
+    internal void Allocate(OrderLine line)
     {
         if (Holds(line) || !CanAllocate(line))
         {
@@ -88,14 +93,18 @@ public sealed class Batch
         }
 
         _allocations.Add(line);
+        _held.Add(line);
         AllocatedQuantity += line.Quantity;
     }
 
     /// <summary>Gives back a line this batch holds; a line it does not hold is left alone.</summary>
-    public void Deallocate(OrderLine line)
+    /// <remarks>Only <see cref="Product"/> takes lines off (and records it as an event).</remarks>
+    internal void Deallocate(OrderLine line)
     {
-        if (_allocations.Remove(line))
+        if (_held.Remove(line))
         {
+            // The newest is the one a reduction takes off: found at once from the end.
+            _allocations.RemoveAt(_allocations.LastIndexOf(line));
             AllocatedQuantity -= line.Quantity;
         }
     }

@@ -129,8 +129,7 @@ public sealed class Product
     public BatchChangeOutcome ChangeBatch(string reference, int? quantity, EtaChange eta)
     {
         ArgumentNullException.ThrowIfNull(eta);
-        var batch = _batches.SingleOrDefault(b => b.Reference == reference)
-            ?? throw new ArgumentException($"Product {Sku} has no batch {reference}.", nameof(reference));
+        var batch = BatchOf(reference);
         var newQuantity = quantity ?? batch.PurchasedQuantity;
         ArgumentOutOfRangeException.ThrowIfNegative(newQuantity, nameof(quantity));
         var newEta = eta.Changes ? eta.Value : batch.Eta;
@@ -188,6 +187,18 @@ public sealed class Product
 
         return new BatchChangeOutcome(reallocated, unallocated);
     }
+
+    /// <summary>
+    /// Whether <see cref="ChangeBatch"/> to this quantity takes lines off the batch, and so needs every
+    /// line the batch holds loaded (<see cref="ProductScope.ForBatch"/>). A change of the ETA only, or
+    /// to a quantity that still holds what is allocated, needs none.
+    /// </summary>
+    public bool ChangeTakesLinesOff(string reference, int? quantity) =>
+        quantity is { } newQuantity && newQuantity < BatchOf(reference).AllocatedQuantity;
+
+    private Batch BatchOf(string reference) =>
+        _batches.SingleOrDefault(b => b.Reference == reference)
+        ?? throw new ArgumentException($"Product {Sku} has no batch {reference}.", nameof(reference));
 
     private Batch? PreferredBatchFor(OrderLine line) => _batches
         .Where(b => b.CanAllocate(line))

@@ -32,6 +32,11 @@ public sealed class BatchService(ProductWrites writes, IAllocationReadModel read
     /// Changes a batch's purchased quantity and/or ETA. Lines that no longer fit are allocated again
     /// elsewhere or given up, in the same transaction (see <see cref="Product.ChangeBatch"/>).
     /// </summary>
+    /// <remarks>
+    /// The product is loaded under its row lock, so the change wins against steady allocation traffic
+    /// instead of losing the version check to it (ADR 8); only a change that takes lines off the batch
+    /// loads them.
+    /// </remarks>
     /// <exception cref="BatchNotFound">No batch has this reference.</exception>
     public async Task<BatchChangeResult> ChangeBatchAsync(
         string reference, int? quantity, EtaChange eta, CancellationToken cancellationToken)
@@ -42,7 +47,18 @@ public sealed class BatchService(ProductWrites writes, IAllocationReadModel read
             sku,
             async (uow, ct) =>
             {
-                var product = await uow.Products.GetForBatchAsync(sku, reference, ct) ?? throw new BatchNotFound(reference);
+                var product = await uow.Products.GetForChangeAsync(sku, ct);
+                if (product is null || product.Batches.All(b => b.Reference != reference))
+                {
+                    throw new BatchNotFound(reference);
+                }
+
+                if (product.ChangeTakesLinesOff(reference, quantity))
+                {
+                    // Already under the row lock: the lines read now are the ones the commit will find.
+                    product = await uow.Products.GetForBatchAsync(sku, reference, ct) ?? throw new BatchNotFound(reference);
+                }
+
                 var outcome = product.ChangeBatch(reference, quantity, eta);
                 var batch = product.Batches.Single(b => b.Reference == reference);
                 return new BatchChangeResult(ToView(batch), outcome.Reallocated, outcome.Unallocated);

@@ -95,16 +95,22 @@ internal sealed class UnitOfWork : IUnitOfWork
                     cancellationToken);
             }
 
-            if (_products.IsOneStatement && !_idempotency.HasPending)
+            var statements = _products.Changes(Guid.CreateVersion7);
+            if (statements.Count == 1 && !_idempotency.HasPending)
             {
                 // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
                 // flight from the start, so a broken connection here means "may be stored", never "retry".
-                await RunAsync(_products.FlushAndCommitAsync, cancellationToken, committing: true);
+                // When the statement loses the version check it has written nothing, so the COMMIT commits nothing.
+                await RunAsync(token => ExecuteAsync(statements[0], token, withCommit: true), cancellationToken, committing: true);
             }
             else
             {
                 // Until COMMIT is sent nothing can have been stored, so a broken connection there is safe to retry.
-                await RunAsync(_products.FlushAsync, cancellationToken);
+                foreach (var statement in statements)
+                {
+                    await RunAsync(token => ExecuteAsync(statement, token), cancellationToken);
+                }
+
                 await RunAsync(_idempotency.StoreAsync, cancellationToken);
                 await RunAsync(_transaction.CommitAsync, cancellationToken, committing: true);
             }
@@ -120,6 +126,47 @@ internal sealed class UnitOfWork : IUnitOfWork
         if (_replicationUnconfirmed)
         {
             throw NotReplicated(innerException: null);
+        }
+    }
+
+    /// <summary>Sends one statement of the changes (and COMMIT with it when it is the only one) and checks its answer.</summary>
+    /// <exception cref="ConcurrencyConflict">Another writer changed (or created) the product first.</exception>
+    private async Task ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken, bool withCommit = false)
+    {
+        var parameters = new DynamicParameters();
+        foreach (var (name, value) in statement.Parameters)
+        {
+            parameters.Add(name, value);
+        }
+
+        var command = new CommandDefinition(
+            withCommit ? statement.Text + ProductSql.AndCommit : statement.Text, parameters, _transaction, cancellationToken: cancellationToken);
+        int? rows;
+        try
+        {
+            if (statement.ExpectedRows is null)
+            {
+                await _connection.ExecuteAsync(command);
+                return;
+            }
+
+            rows = await _connection.ExecuteScalarAsync<int?>(command);
+        }
+        catch (PostgresException error) when (error is { SqlState: PostgresErrorCodes.UniqueViolation }
+            && statement.Refusals.TryGetValue(error.ConstraintName ?? "", out var refusal))
+        {
+            throw refusal(error);
+        }
+
+        if (rows is null)
+        {
+            throw new ConcurrencyConflict(statement.Conflict);
+        }
+
+        if (rows != statement.ExpectedRows)
+        {
+            throw new InvalidOperationException(
+                $"A store of changes matched {rows} rows instead of {statement.ExpectedRows}: the product was not stored as it was loaded.");
         }
     }
 
@@ -222,6 +269,9 @@ internal sealed class UnitOfWork : IUnitOfWork
     {
         public Task<Domain.Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
             unitOfWork.RunAsync(token => unitOfWork._products.GetAsync(sku, orderId, token), cancellationToken);
+
+        public Task<Domain.Product?> GetForChangeAsync(string sku, CancellationToken cancellationToken) =>
+            unitOfWork.RunAsync(token => unitOfWork._products.GetForChangeAsync(sku, token), cancellationToken);
 
         public Task<Domain.Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken) =>
             unitOfWork.RunAsync(token => unitOfWork._products.GetForBatchAsync(sku, batchReference, token), cancellationToken);

@@ -108,10 +108,21 @@ public class ChangeBatchTests
             public Task<Product?> GetAsync(string sku, string? orderId, CancellationToken cancellationToken) =>
                 inner.Products.GetAsync(sku, orderId, cancellationToken);
 
+            // The interloper commits right after the change's first load. (The real store's row lock makes
+            // such a race impossible; the fake has none, so this proves the retry on what the winner committed.)
+            public async Task<Product?> GetForChangeAsync(string sku, CancellationToken cancellationToken)
+            {
+                var product = await inner.Products.GetForChangeAsync(sku, cancellationToken);
+                interloper?.Invoke();
+                interloper = null;
+                return product;
+            }
+
             public async Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken)
             {
                 var product = await inner.Products.GetForBatchAsync(sku, batchReference, cancellationToken);
                 interloper?.Invoke();
+                interloper = null;
                 return product;
             }
 

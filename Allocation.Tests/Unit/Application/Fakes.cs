@@ -240,6 +240,10 @@ internal sealed class FakeRepository(FakeStore store) : IProductRepository
         return Task.FromResult(product);
     }
 
+    /// <summary>The committed product with totals only; the fake has no row locks (the real store's lock is proved in Integration).</summary>
+    public Task<Product?> GetForChangeAsync(string sku, CancellationToken cancellationToken) =>
+        GetAsync(sku, orderId: null, cancellationToken);
+
     public Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken)
     {
         var product = store.LoadForBatch(sku, batchReference);

@@ -202,6 +202,9 @@ public class SkuWriteGateTests
             return Product;
         }
 
+        public Task<Product?> GetForChangeAsync(string sku, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
         public Task<Product?> GetForBatchAsync(string sku, string batchReference, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 

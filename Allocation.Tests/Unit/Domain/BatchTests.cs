@@ -2,8 +2,14 @@ using Allocation.Domain;
 
 namespace Allocation.Tests.Unit.Domain;
 
+/// <summary>
+/// A batch's quantities and lines. Its mutators are internal to the domain: every test changes a
+/// batch through its <see cref="Product"/>, as production code must.
+/// </summary>
 public class BatchTests
 {
+    private static Product ProductOf(Batch batch) => new(batch.Sku, [batch]);
+
     private static (Batch Batch, OrderLine Line) BatchAndLine(string sku, int batchQuantity, int lineQuantity) =>
         (new Batch("batch-001", sku, batchQuantity, eta: new DateOnly(2011, 1, 1)), new OrderLine("order-123", sku, lineQuantity));
 
@@ -12,7 +18,7 @@ public class BatchTests
     {
         var batch = new Batch("batch-001", "SMALL-TABLE", 20, eta: new DateOnly(2011, 1, 1));
 
-        batch.Allocate(new OrderLine("order-ref", "SMALL-TABLE", 2));
+        ProductOf(batch).Allocate(new OrderLine("order-ref", "SMALL-TABLE", 2));
 
         batch.AvailableQuantity.Should().Be(18);
         batch.AllocatedQuantity.Should().Be(2);
@@ -51,8 +57,9 @@ public class BatchTests
     {
         var (batch, line) = BatchAndLine("ELEGANT-LAMP", 2, 20);
 
-        batch.Allocate(line);
+        var act = () => ProductOf(batch).Allocate(line);
 
+        act.Should().Throw<OutOfStock>();
         batch.AvailableQuantity.Should().Be(2);
         batch.Allocations.Should().BeEmpty();
     }
@@ -61,9 +68,10 @@ public class BatchTests
     public void Allocation_is_idempotent()
     {
         var (batch, line) = BatchAndLine("ANGULAR-DESK", 20, 2);
+        var product = ProductOf(batch);
 
-        batch.Allocate(line);
-        batch.Allocate(line);
+        product.Allocate(line);
+        product.Allocate(line);
 
         batch.AvailableQuantity.Should().Be(18);
         batch.Allocations.Should().ContainSingle().Which.Should().Be(line);
@@ -74,7 +82,9 @@ public class BatchTests
     {
         var (batch, unallocatedLine) = BatchAndLine("DECORATIVE-TRINKET", 20, 2);
 
-        batch.Deallocate(unallocatedLine);
+        var act = () => ProductOf(batch).Deallocate(unallocatedLine.OrderId);
+
+        act.Should().Throw<LineNotAllocated>();
 
         batch.AvailableQuantity.Should().Be(20);
     }
@@ -83,9 +93,10 @@ public class BatchTests
     public void Deallocating_an_allocated_line_frees_its_quantity()
     {
         var (batch, line) = BatchAndLine("DECORATIVE-TRINKET", 20, 2);
-        batch.Allocate(line);
+        var product = ProductOf(batch);
+        product.Allocate(line);
 
-        batch.Deallocate(line);
+        product.Deallocate(line.OrderId);
 
         batch.AvailableQuantity.Should().Be(20);
         batch.Holds(line).Should().BeFalse();
@@ -98,7 +109,7 @@ public class BatchTests
         var batch = Batch.Restore("batch-001", "SOFA", 100, eta: null, allocatedQuantity: 60, knownAllocations: [known]);
 
         batch.AvailableQuantity.Should().Be(40);
-        batch.Deallocate(known);
+        new Product("SOFA", [batch], versionNumber: 1, ProductScope.ForOrder(known.OrderId)).Deallocate(known.OrderId);
         batch.AvailableQuantity.Should().Be(45);
     }
 

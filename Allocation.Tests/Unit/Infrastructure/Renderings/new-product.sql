@@ -1,0 +1,98 @@
+-- new-product: the first batch of a SKU: the product row, then its changes
+-- 2 statement(s); a unit of work whose only statement is one sends COMMIT with it (ProductSql.AndCommit)
+
+-- statement 1: answers nothing
+-- a unique violation of products_pkey is refused, not retried
+INSERT INTO products (sku, version_number) VALUES (@Sku, 0);
+-- @Sku = 'LAMP'
+
+-- statement 2: answers 1 changed row(s); no row means: Product LAMP changed after version 0 was read.
+-- a unique violation of batches_reference_key is refused, not retried
+SET LOCAL plan_cache_mode = force_custom_plan;
+WITH version_check AS (
+    UPDATE products
+    SET version_number = @ToVersion, last_event_sequence = last_event_sequence + cardinality(@EventIds::uuid[])
+    WHERE sku = @Sku AND version_number = @FromVersion
+    RETURNING sku, last_event_sequence
+), events AS (
+    INSERT INTO outbox (event_id, type, subject, sku_sequence, data)
+    SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
+    FROM version_check v,
+         unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
+)
+, added_batches AS (
+    INSERT INTO batches (reference, sku, purchased_quantity, eta, allocated_quantity)
+    SELECT n.reference, v.sku, n.purchased_quantity, n.eta, n.allocated_quantity
+    FROM version_check v,
+         unnest(@AddedBatchReferences::text[], @AddedBatchQuantities::int[], @AddedBatchEtas::date[], @AddedBatchAllocated::int[])
+             AS n (reference, purchased_quantity, eta, allocated_quantity)
+    RETURNING id, reference
+), changed_batches AS (
+    UPDATE batches b
+    SET purchased_quantity = c.purchased_quantity, eta = c.eta, allocated_quantity = b.allocated_quantity + c.allocated_change
+    FROM version_check v,
+         unnest(@ChangedBatchReferences::text[], @ChangedBatchQuantities::int[], @ChangedBatchEtas::date[], @ChangedBatchAllocatedChanges::int[])
+             AS c (reference, purchased_quantity, eta, allocated_change)
+    WHERE b.reference = c.reference AND b.sku = v.sku
+    RETURNING 1
+), batch_ids AS (
+    SELECT id, reference FROM batches WHERE sku = @Sku
+    UNION ALL
+    SELECT id, reference FROM added_batches
+), removed_lines AS (
+    DELETE FROM order_lines ol
+    USING version_check v,
+          unnest(@RemovedOrderIds::text[], @RemovedFromBatches::text[]) AS r (orderid, batch_reference),
+          allocations a, batch_ids f
+    WHERE ol.orderid = r.orderid AND ol.sku = v.sku
+      AND a.orderline_id = ol.id AND f.id = a.batch_id AND f.reference = r.batch_reference
+    RETURNING 1
+), moved_lines AS (
+    UPDATE allocations a SET batch_id = t.id
+    FROM version_check v,
+         unnest(@MovedOrderIds::text[], @MovedFromBatches::text[], @MovedToBatches::text[]) AS m (orderid, from_reference, to_reference),
+         order_lines ol, batch_ids f, batch_ids t
+    WHERE ol.orderid = m.orderid AND ol.sku = v.sku AND a.orderline_id = ol.id
+      AND f.id = a.batch_id AND f.reference = m.from_reference AND t.reference = m.to_reference
+    RETURNING 1
+), added_lines AS (
+    INSERT INTO order_lines (orderid, sku, qty)
+    SELECT n.orderid, v.sku, n.qty
+    FROM version_check v,
+         unnest(@AddedOrderIds::text[], @AddedQuantities::int[]) WITH ORDINALITY AS n (orderid, qty, position)
+    ORDER BY n.position
+    RETURNING id, orderid
+), added_allocations AS (
+    INSERT INTO allocations (orderline_id, batch_id)
+    SELECT l.id, t.id
+    FROM added_lines l
+    JOIN unnest(@AddedOrderIds::text[], @AddedToBatches::text[]) AS n (orderid, batch_reference) ON n.orderid = l.orderid
+    JOIN batch_ids t ON t.reference = n.batch_reference
+    RETURNING 1
+)
+SELECT ((SELECT count(*) FROM added_batches) + (SELECT count(*) FROM changed_batches)
+      + (SELECT count(*) FROM removed_lines) + (SELECT count(*) FROM moved_lines)
+      + (SELECT count(*) FROM added_lines) + (SELECT count(*) FROM added_allocations))::int
+FROM version_check;
+-- @Sku = 'LAMP'
+-- @FromVersion = 0
+-- @ToVersion = 1
+-- @EventIds = {00000001-0000-0000-0000-000000000000}
+-- @EventTypes = {'allocation.batch.created'}
+-- @EventData = {'{"ref":"warehouse","sku":"LAMP","qty":10,"eta":null}'}
+-- @AddedBatchReferences = {'warehouse'}
+-- @AddedBatchQuantities = {10}
+-- @AddedBatchEtas = {NULL}
+-- @AddedBatchAllocated = {0}
+-- @ChangedBatchReferences = {}
+-- @ChangedBatchQuantities = {}
+-- @ChangedBatchEtas = {}
+-- @ChangedBatchAllocatedChanges = {}
+-- @RemovedOrderIds = {}
+-- @RemovedFromBatches = {}
+-- @MovedOrderIds = {}
+-- @MovedFromBatches = {}
+-- @MovedToBatches = {}
+-- @AddedOrderIds = {}
+-- @AddedQuantities = {}
+-- @AddedToBatches = {}
