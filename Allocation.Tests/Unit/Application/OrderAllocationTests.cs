@@ -173,6 +173,23 @@ public class OrderAllocationTests
     }
 
     [Test]
+    public async Task A_keyed_repeat_of_a_release_answers_as_the_release_did_and_not_404()
+    {
+        var store = Shop();
+        var uows = new FakeUnitOfWorkFactory(store);
+        await Services.Orders(uows, store).AllocateOrderAsync("o1", Lines(("CHAIR", 3)), None);
+        var first = await Services.Orders(uows, store, Keyed("release")).DeallocateOrderAsync("o1", None);
+
+        var repeat = Keyed("release");
+        var second = await Services.Orders(uows, store, repeat).DeallocateOrderAsync("o1", None);
+        var unkeyed = () => Services.Orders(uows, store).DeallocateOrderAsync("o1", None);
+
+        second.Should().BeEquivalentTo(first);
+        repeat.Replayed.Should().BeTrue();
+        await unkeyed.Should().ThrowAsync<OrderAllocationsNotFound>();
+    }
+
+    [Test]
     public async Task A_conflict_on_any_product_runs_the_whole_order_again()
     {
         var store = Shop();
