@@ -1,6 +1,6 @@
 using Allocation.Application;
 using Allocation.Domain;
-using Allocation.Infrastructure.Events;
+using Allocation.Infrastructure.Outbox;
 
 namespace Allocation.Infrastructure.Persistence;
 
@@ -219,7 +219,7 @@ internal static class ProductChanges
         LineAllocated allocated => [allocated.BatchReference],
         LineDeallocated deallocated => [deallocated.BatchReference],
         LineReallocated reallocated => [reallocated.FromBatchReference, reallocated.ToBatchReference],
-        StockRanOut => [],
+        StockRanOut or OrderEvent => [],
         _ => throw new InvalidOperationException($"No SQL for product event {change.GetType().Name}."),
     };
 }
