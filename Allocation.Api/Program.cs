@@ -44,6 +44,7 @@ builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions
 builder.Services.AddHostedService<DatabaseStartup>();
 // After the migrations' hosted service, so that the relay and retention start on a migrated database.
 builder.Services.AddEventRelay(configuration);
+builder.Services.AddCommandConsumer(configuration);
 
 builder.Services
     .AddControllers(mvc =>
