@@ -23,6 +23,7 @@ public class CommandInboxTests
     private TestDatabase _database = null!;
     private Store _store = null!;
     private CommandHandler _handler = null!;
+    private CommandsFailingInserts _failing = null!;
 
     [OneTimeSetUp]
     public async Task CreateDatabase()
@@ -32,20 +33,8 @@ public class CommandInboxTests
         _handler = new CommandHandler(
             _store.Get<IServiceScopeFactory>(),
             new CommandInbox(_database.DataSource, _store.Get<IOptions<Allocation.Infrastructure.Persistence.IdempotencyOptions>>()));
-        await using var connection = await _database.DataSource.OpenConnectionAsync();
-        // Fails the insert of a chosen inbox key or of any event of a chosen subject, so that the transaction writing it rolls back.
-        await connection.ExecuteAsync("""
-            CREATE TABLE test_failing_inserts (value text PRIMARY KEY);
-            CREATE FUNCTION test_fail_chosen() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF EXISTS (SELECT 1 FROM test_failing_inserts WHERE value = (to_jsonb(NEW) ->> TG_ARGV[0])) THEN
-                    RAISE EXCEPTION 'chosen to fail: %', to_jsonb(NEW) ->> TG_ARGV[0];
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_fail_key BEFORE INSERT ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_fail_chosen('key');
-            CREATE TRIGGER test_fail_event BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION test_fail_chosen('subject');
-            """);
+        _failing = new CommandsFailingInserts(_database.DataSource);
+        await _failing.InstallAsync();
     }
 
     [OneTimeTearDown]
@@ -197,15 +186,9 @@ public class CommandInboxTests
     private Task<long> InboxAsync(string id) => ScalarAsync<long>(
         "SELECT count(*) FROM idempotency_keys WHERE caller = @caller AND key = @id", new { caller = CommandInbox.Caller, id });
 
-    private Task FailInsertsOfAsync(string value) => ExecuteAsync("INSERT INTO test_failing_inserts VALUES (@value)", new { value });
+    private Task FailInsertsOfAsync(string value) => _failing.FailAsync(value);
 
-    private Task StopFailingAsync(string value) => ExecuteAsync("DELETE FROM test_failing_inserts WHERE value = @value", new { value });
-
-    private async Task ExecuteAsync(string sql, object parameters)
-    {
-        await using var connection = await _database.DataSource.OpenConnectionAsync();
-        await connection.ExecuteAsync(sql, parameters);
-    }
+    private Task StopFailingAsync(string value) => _failing.StopFailingAsync(value);
 
     private async Task<T> ScalarAsync<T>(string sql, object parameters)
     {
