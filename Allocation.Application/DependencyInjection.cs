@@ -17,6 +17,7 @@ public static class DependencyInjection
         services.AddScoped<Idempotency.ProductWrites>();
         services.AddScoped<BatchService>();
         services.AddScoped<AllocationService>();
+        services.AddScoped<Orders.OrderAllocationService>();
         services.AddScoped<Events.EventFeedService>();
         return services;
     }

@@ -42,3 +42,19 @@ public sealed class DuplicateBatch(string reference)
 /// </summary>
 public sealed class OutsideLoadedScope(string sku, ProductScope scope, string wanted)
     : InvalidOperationException($"Product {sku} was loaded with {scope}, so it cannot decide about {wanted}.");
+
+/// <summary>
+/// The order already holds lines that the request would change: a SKU with another quantity, or a SKU
+/// the request does not have. Deallocate the order first to change its lines.
+/// </summary>
+public sealed class ConflictingOrder(string orderId, IReadOnlyList<AllocatedLine> held)
+    : DomainException(
+        $"Order {orderId} already holds " +
+        string.Join(", ", held.Select(h => $"{h.Line.Quantity} of sku {h.Line.Sku} (batch {h.BatchReference})")) +
+        "; a request with other lines would change it. Deallocate the order first to change its lines.")
+{
+    public string OrderId { get; } = orderId;
+
+    /// <summary>What the order holds, in SKU order.</summary>
+    public IReadOnlyList<AllocatedLine> Held { get; } = held;
+}

@@ -97,6 +97,35 @@ public sealed class Product
         return batch.Reference;
     }
 
+    /// <summary>The order's line of this SKU and the batch that holds it; null when the order holds none.</summary>
+    /// <exception cref="OutsideLoadedScope">The product was not loaded with this order's lines.</exception>
+    public AllocatedLine? AllocationOf(string orderId)
+    {
+        RequireOrderInScope(orderId);
+        var (holder, line) = FindLineOfOrder(orderId, Sku);
+        return holder is null || line is null ? null : new AllocatedLine(line, holder.Reference);
+    }
+
+    /// <summary>Whether <see cref="Allocate"/> would find a batch for the whole line now; decides nothing and records nothing.</summary>
+    /// <exception cref="OutsideLoadedScope">The product was not loaded with this order's lines.</exception>
+    public bool HasRoomFor(OrderLine line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        RequireOrderInScope(line.OrderId);
+        return PreferredBatchFor(line) is not null;
+    }
+
+    /// <summary>
+    /// Records the outcome of a whole order on this product, the order's carrier (<see cref="WholeOrder"/>):
+    /// the event is stored and numbered with this product's changes.
+    /// </summary>
+    internal void Record(OrderEvent orderEvent)
+    {
+        ArgumentNullException.ThrowIfNull(orderEvent);
+        RequireOrderInScope(orderEvent.OrderId);
+        _events.Add(orderEvent);
+    }
+
     /// <summary>Gives back the line of the order for this SKU.</summary>
     /// <returns>The reference of the batch that held the line.</returns>
     /// <exception cref="LineNotAllocated">The order has no allocation for this SKU.</exception>

@@ -37,12 +37,34 @@ public sealed partial class ConflictRetry(
     /// The SKU stayed contended for the whole budget: too many writers queued, or every attempt lost.
     /// </exception>
     /// <exception cref="StoreUnavailable">The database stayed away for the failover wait, or the write's outcome is unknown.</exception>
+    public Task<T> ExecuteAsync<T>(
+        string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false) =>
+        ExecuteAsync([sku], attempt, cancellationToken, safeToRepeat);
+
+    /// <summary>
+    /// Runs a write of several SKUs (a whole order) as one: it takes the turn of every SKU, in SKU order
+    /// (ordinal), so two writes sharing SKUs never hold one turn each while waiting for the other's, and
+    /// a conflict on any of them runs the whole attempt again.
+    /// </summary>
+    /// <param name="skus">The SKUs written (at least one; repeats are ignored).</param>
+    /// <param name="attempt">The whole use case, from its first read to its commit, on a fresh unit of work.</param>
+    /// <param name="cancellationToken">The request's deadline.</param>
+    /// <param name="safeToRepeat">As for one SKU.</param>
+    /// <exception cref="ConcurrencyConflict">One of the SKUs stayed contended for the whole budget.</exception>
+    /// <exception cref="StoreUnavailable">The database stayed away for the failover wait, or the write's outcome is unknown.</exception>
     public async Task<T> ExecuteAsync<T>(
-        string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false)
+        IReadOnlyCollection<string> skus, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false)
     {
+        ArgumentNullException.ThrowIfNull(skus);
         ArgumentNullException.ThrowIfNull(attempt);
+        var ordered = skus.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (ordered.Length == 0)
+        {
+            throw new ArgumentException("A write is of at least one SKU.", nameof(skus));
+        }
+
         var started = Stopwatch.GetTimestamp();
-        using var turn = await EnterAsync(sku, started, cancellationToken);
+        using var turn = await EnterAsync(ordered, started, cancellationToken);
         var conflictBackoff = new Backoff(_options.BaseDelay, _options.MaxDelay, fullJitter: true);
         var failoverBackoff = FailoverBackoff();
         var freshConnectionRetries = 0;
@@ -62,7 +84,7 @@ public sealed partial class ConflictRetry(
                 if (attemptNumber >= _options.MaxAttempts || Stopwatch.GetElapsedTime(started) + delay > _options.Budget)
                 {
                     var lastAttempt = Stopwatch.GetElapsedTime(attemptStarted);
-                    if (lastAttempt > _options.StuckWriteAfter || gate.StalledSince(sku, started))
+                    if (lastAttempt > _options.StuckWriteAfter || ordered.Any(sku => gate.StalledSince(sku, started)))
                     {
                         // A healthy write takes milliseconds: this one, or the ones ahead of it, waited seconds
                         // for the database (a row locked by a transaction stuck in its COMMIT, waiting for a
@@ -137,13 +159,41 @@ public sealed partial class ConflictRetry(
     /// </summary>
     private async Task<SkuWriteGate.ITurn> EnterAsync(string sku, long started, CancellationToken cancellationToken)
     {
-        var turn = await gate.TryEnterAsync(sku, _options.Budget, cancellationToken);
+        var turn = await gate.TryEnterAsync(sku, _options.Budget - Stopwatch.GetElapsedTime(started), cancellationToken);
         if (turn is null && gate.WaitingForDatabase)
         {
             turn = await gate.TryEnterAsync(sku, _options.FailoverWait - Stopwatch.GetElapsedTime(started), cancellationToken);
         }
 
         return turn ?? throw gate.NoTurn(sku, Stopwatch.GetElapsedTime(started), started);
+    }
+
+    /// <summary>
+    /// The turns of all the SKUs, taken one after the other in the order given (sorted: no two writes
+    /// can each hold a turn the other waits for), all within the one budget.
+    /// </summary>
+    private async Task<SkuWriteGate.ITurn> EnterAsync(string[] orderedSkus, long started, CancellationToken cancellationToken)
+    {
+        if (orderedSkus.Length == 1)
+        {
+            return await EnterAsync(orderedSkus[0], started, cancellationToken);
+        }
+
+        var turns = new List<SkuWriteGate.ITurn>(orderedSkus.Length);
+        try
+        {
+            foreach (var sku in orderedSkus)
+            {
+                turns.Add(await EnterAsync(sku, started, cancellationToken));
+            }
+
+            return new TurnSet(turns);
+        }
+        catch
+        {
+            new TurnSet(turns).Dispose();
+            throw;
+        }
     }
 
     private Backoff FailoverBackoff() => new(_options.FailoverFirstDelay, _options.FailoverMaxDelay);
@@ -166,6 +216,22 @@ public sealed partial class ConflictRetry(
     {
         var delay = backoff.Next();
         return Stopwatch.GetElapsedTime(started) + delay < _options.FailoverWait ? delay : null;
+    }
+
+    /// <summary>The turns of several SKUs as one: every answer is reported on each, and they are given back in reverse.</summary>
+    private sealed class TurnSet(List<SkuWriteGate.ITurn> turns) : SkuWriteGate.ITurn
+    {
+        public void DatabaseAnswered() => turns.ForEach(t => t.DatabaseAnswered());
+
+        public void DatabaseUnavailable() => turns.ForEach(t => t.DatabaseUnavailable());
+
+        public void Dispose()
+        {
+            for (var i = turns.Count - 1; i >= 0; i--)
+            {
+                turns[i].Dispose();
+            }
+        }
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,

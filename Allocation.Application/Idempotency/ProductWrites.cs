@@ -20,12 +20,32 @@ public sealed class ProductWrites(IUnitOfWorkFactory unitsOfWork, ConflictRetry 
     /// <exception cref="IdempotencyKeyInUse">Another request with the key is running.</exception>
     /// <exception cref="IdempotencyKeyReused">The key came before with another request.</exception>
     public Task<T> WriteAsync<T>(
-        string sku, Func<IUnitOfWork, CancellationToken, Task<T>> decide, CancellationToken cancellationToken, bool safeToRepeat = false)
+        string sku, Func<IUnitOfWork, CancellationToken, Task<T>> decide, CancellationToken cancellationToken, bool safeToRepeat = false) =>
+        WriteAsync([sku], decide, cancellationToken, safeToRepeat);
+
+    /// <summary>
+    /// A write of several products in one unit of work and one commit (a whole order): the turns of all
+    /// their SKUs, taken in SKU order, and a conflict on any of them runs the whole write again.
+    /// </summary>
+    /// <param name="skus">
+    /// Every SKU the write may change. <paramref name="decide"/> loads their products in SKU order
+    /// (ordinal), so that two writes sharing products lock them in the same order in the database too.
+    /// </param>
+    /// <param name="decide">Loads through the unit of work and changes the products; returns the answer. Does not commit.</param>
+    /// <param name="cancellationToken">The request's deadline.</param>
+    /// <param name="safeToRepeat">The use case finds its own earlier write and answers the same (see <see cref="ConflictRetry"/>).</param>
+    /// <exception cref="IdempotencyKeyInUse">Another request with the key is running.</exception>
+    /// <exception cref="IdempotencyKeyReused">The key came before with another request.</exception>
+    public Task<T> WriteAsync<T>(
+        IReadOnlyCollection<string> skus,
+        Func<IUnitOfWork, CancellationToken, Task<T>> decide,
+        CancellationToken cancellationToken,
+        bool safeToRepeat = false)
     {
         ArgumentNullException.ThrowIfNull(decide);
         var earlierCommitCutOff = false;
         return retry.ExecuteAsync(
-            sku,
+            skus,
             async ct =>
             {
                 await using var uow = await unitsOfWork.BeginAsync(ct);

@@ -17,6 +17,8 @@ internal static class IntegrationEvents
     public const string LineDeallocated = "allocation.line.deallocated";
     public const string LineReallocated = "allocation.line.reallocated";
     public const string OutOfStock = "allocation.out_of_stock";
+    public const string OrderAllocated = "allocation.order.allocated";
+    public const string OrderRejected = "allocation.order.rejected";
 
     /// <returns>The event's type and its data as a JSON object.</returns>
     public static (string Type, string Data) Describe(ProductEvent productEvent)
@@ -76,6 +78,40 @@ internal static class IntegrationEvents
             case StockRanOut ranOut:
                 WriteLine(json, ranOut.Line);
                 return OutOfStock;
+            case Domain.OrderAllocated order:
+                json.WriteString("orderid", order.OrderId);
+                json.WriteStartArray("lines");
+                foreach (var allocated in order.Lines)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("sku", allocated.Line.Sku);
+                    json.WriteNumber("qty", allocated.Line.Quantity);
+                    json.WriteString("batchref", allocated.BatchReference);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                return OrderAllocated;
+            case Domain.OrderRejected order:
+                json.WriteString("orderid", order.OrderId);
+                json.WriteStartArray("lines");
+                foreach (var line in order.Lines)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("sku", line.Sku);
+                    json.WriteNumber("qty", line.Quantity);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("out_of_stock");
+                foreach (var sku in order.OutOfStockSkus)
+                {
+                    json.WriteStringValue(sku);
+                }
+
+                json.WriteEndArray();
+                return OrderRejected;
             default:
                 throw new ArgumentException($"No integration event for {productEvent.GetType().Name}.", nameof(productEvent));
         }

@@ -168,13 +168,13 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
     }
 
     /// <summary>
-    /// The events that change stored state, in an order in which each statement leaves the rows valid:
+    /// The events that change stored state (not news: a refusal, an order's outcome), in an order in which each statement leaves the rows valid:
     /// a batch's new quantity is written after the lines that no longer fit have moved off it, so
     /// the oversell check holds at every statement.
     /// </summary>
     private static List<ProductEvent> StateChanges(IReadOnlyList<ProductEvent> events) =>
     [
-        .. events.Where(e => e is not StockRanOut and not BatchChanged),
+        .. events.Where(e => e is not StockRanOut and not BatchChanged and not OrderEvent),
         .. events.OfType<BatchChanged>(),
     ];
 

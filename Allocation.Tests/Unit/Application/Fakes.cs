@@ -3,6 +3,7 @@ using Allocation.Application.Allocations;
 using Allocation.Application.Batches;
 using Allocation.Application.Common;
 using Allocation.Application.Idempotency;
+using Allocation.Application.Orders;
 using Allocation.Domain;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -78,6 +79,15 @@ internal sealed class FakeStore
     /// <summary>The committed product with every line of one batch, oldest allocation first.</summary>
     public Product? LoadForBatch(string sku, string batchReference) =>
         Load(sku, ProductScope.ForBatch(batchReference), l => l.BatchReference == batchReference);
+
+    /// <summary>The order's committed lines, as the read model reads them.</summary>
+    public IReadOnlyList<OrderAllocation> ReadAllocations(string orderId)
+    {
+        lock (this)
+        {
+            return [.. _lines.Where(l => l.OrderId == orderId).Select(l => new OrderAllocation(l.Sku, l.BatchReference))];
+        }
+    }
 
     /// <summary>The committed batch, as the read model reads it.</summary>
     public BatchView? ReadBatch(string reference)
@@ -191,7 +201,7 @@ internal sealed class FakeStore
                 Take(from, -line.Quantity);
                 Take(to, line.Quantity);
                 break;
-            case StockRanOut:
+            case StockRanOut or OrderEvent:
                 break;
             default:
                 throw new InvalidOperationException($"The fake store cannot apply {change.GetType().Name}.");
@@ -328,7 +338,7 @@ internal sealed class FakeUnitOfWorkFactory(FakeStore store) : IUnitOfWorkFactor
 internal sealed class FakeStoreReadModel(FakeStore store) : IAllocationReadModel
 {
     public Task<IReadOnlyList<OrderAllocation>> GetAllocationsAsync(string orderId, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Only batches are read through this fake.");
+        Task.FromResult(store.ReadAllocations(orderId));
 
     public Task<BatchView?> GetBatchAsync(string reference, CancellationToken cancellationToken) =>
         Task.FromResult(store.ReadBatch(reference));
@@ -371,6 +381,12 @@ internal static class Services
     {
         retry ??= Retry();
         return new(new ProductWrites(uows, retry, request ?? new IdempotentRequest()), reads ?? new FakeReadModel(), retry);
+    }
+
+    public static OrderAllocationService Orders(IUnitOfWorkFactory uows, FakeStore store, IdempotentRequest? request = null)
+    {
+        var retry = Retry();
+        return new(new ProductWrites(uows, retry, request ?? new IdempotentRequest()), new FakeStoreReadModel(store), retry);
     }
 
     public static BatchService Batches(IUnitOfWorkFactory uows, IAllocationReadModel? reads = null, IdempotentRequest? request = null)

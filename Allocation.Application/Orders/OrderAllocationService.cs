@@ -1,0 +1,112 @@
+using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
+using Allocation.Domain;
+
+namespace Allocation.Application.Orders;
+
+/// <summary>
+/// Whole orders: every line allocated or none, and every line given back at once. One unit of work and
+/// one commit over all of the order's products, loaded in SKU order (ordinal) so that two orders sharing
+/// SKUs lock their products in the same order; a conflict on any of them runs the whole order again.
+/// Serves the REST resource and the broker command alike: nothing here knows about either.
+/// </summary>
+public sealed class OrderAllocationService(ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry)
+{
+    /// <summary>
+    /// Allocates every line of the order, or none of them. Lines the order already holds with the same
+    /// quantity (allocated by an earlier order call, or one at a time through allocate) count as
+    /// allocated; when it holds them all, the answer is the same as the first time and nothing changes.
+    /// </summary>
+    /// <returns>Every line with its batch, or the SKUs without room (then nothing was allocated and only the rejection was recorded).</returns>
+    /// <exception cref="InvalidOrder">The order breaks <see cref="OrderRules"/>.</exception>
+    /// <exception cref="InvalidSkus">Some SKUs have no batches (all of them are named); nothing changes.</exception>
+    /// <exception cref="ConflictingOrder">The order already holds other lines; nothing changes.</exception>
+    public async Task<OrderAllocationResult> AllocateOrderAsync(
+        string orderId, IReadOnlyCollection<RequestedLine> lines, CancellationToken cancellationToken)
+    {
+        if (OrderRules.Problem(orderId, lines) is { } problem)
+        {
+            throw new InvalidOrder(problem);
+        }
+
+        var requested = lines.Select(l => new OrderLine(orderId, l.Sku, l.Quantity)).ToList();
+        // What the order holds under SKUs the request may not name: their products are loaded too, so
+        // that the decision sees them (a request without them is another order, a conflict).
+        var held = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
+        var skus = SkuOrder(requested.Select(l => l.Sku).Concat(held.Select(h => h.Sku)));
+        return await writes.WriteAsync(
+            skus,
+            async (uow, ct) =>
+            {
+                var (products, unknown) = await LoadAsync(uow, skus, orderId, ct);
+                if (unknown.Count > 0)
+                {
+                    throw new InvalidSkus(orderId, unknown);
+                }
+
+                var decision = WholeOrder.Allocate(requested, products);
+                return new OrderAllocationResult(
+                    orderId,
+                    [.. decision.Allocated.Select(OrderLineAllocation.From)],
+                    decision.OutOfStockSkus,
+                    Repeated: !decision.Changed);
+            },
+            cancellationToken,
+            // A repeat finds the lines if the lost commit stored them, and answers with their batches.
+            safeToRepeat: true);
+    }
+
+    /// <summary>Gives back every line the order holds, however each was allocated.</summary>
+    /// <returns>The lines released, each with the batch that held it, in SKU order.</returns>
+    /// <exception cref="OrderAllocationsNotFound">The order holds nothing.</exception>
+    public async Task<OrderReleaseResult> DeallocateOrderAsync(string orderId, CancellationToken cancellationToken)
+    {
+        if (!Identifiers.IsValid(orderId))
+        {
+            // Nothing can be stored under it.
+            throw new OrderAllocationsNotFound(orderId);
+        }
+
+        var held = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
+        if (held.Count == 0)
+        {
+            throw new OrderAllocationsNotFound(orderId);
+        }
+
+        var skus = SkuOrder(held.Select(h => h.Sku));
+        return await writes.WriteAsync(
+            skus,
+            async (uow, ct) =>
+            {
+                var (products, _) = await LoadAsync(uow, skus, orderId, ct);
+                var released = WholeOrder.Deallocate(orderId, products);
+                return released.Count > 0
+                    ? new OrderReleaseResult(orderId, [.. released.Select(OrderLineAllocation.From)])
+                    : throw new OrderAllocationsNotFound(orderId);
+            },
+            cancellationToken);
+    }
+
+    private static List<string> SkuOrder(IEnumerable<string> skus) =>
+        [.. skus.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>The products one after the other in the given (SKU) order: the order their changes are flushed and their rows locked in.</summary>
+    private static async Task<(List<Product> Products, List<string> Unknown)> LoadAsync(
+        IUnitOfWork uow, List<string> skus, string orderId, CancellationToken cancellationToken)
+    {
+        var (products, unknown) = (new List<Product>(skus.Count), new List<string>());
+        foreach (var sku in skus)
+        {
+            if (await uow.Products.GetAsync(sku, orderId, cancellationToken) is { } product)
+            {
+                products.Add(product);
+            }
+            else
+            {
+                unknown.Add(sku);
+            }
+        }
+
+        return (products, unknown);
+    }
+}
