@@ -148,6 +148,63 @@ public class CommandInboxTests
         (await QuantityAsync(reference)).Should().Be(6);
     }
 
+    [Test]
+    public async Task An_order_command_allocates_every_line_once_however_often_it_is_handled()
+    {
+        var ((skuA, batchA), (skuB, batchB)) = (await AddBatchWithSkuAsync(10), await AddBatchWithSkuAsync(10));
+        var orderId = Unique.OrderId();
+        var command = Command(CommandTypes.AllocateOrder, new { orderid = orderId, lines = new[] { new { sku = skuA, qty = 3 }, new { sku = skuB, qty = 4 } } });
+
+        (await _handler.HandleAsync(command, None)).Should().Be(CommandOutcome.Applied);
+        (await _handler.HandleAsync(command, None)).Should().Be(CommandOutcome.Replayed);
+
+        (await AllocatedAsync(batchA)).Should().Be(3);
+        (await AllocatedAsync(batchB)).Should().Be(4);
+        (await OrderEventsAsync(orderId, "allocation.order.allocated")).Should().Be(1);
+        (await InboxAsync(command.Id)).Should().Be(1);
+
+        var release = Command(CommandTypes.DeallocateOrder, new { orderid = orderId });
+        (await _handler.HandleAsync(release, None)).Should().Be(CommandOutcome.Applied);
+        (await _handler.HandleAsync(release, None)).Should().Be(CommandOutcome.Replayed);
+        (await AllocatedAsync(batchA)).Should().Be(0);
+        (await ScalarAsync<long>("SELECT count(*) FROM order_lines WHERE orderid = @orderId", new { orderId })).Should().Be(0);
+        (await ScalarAsync<long>(
+            "SELECT count(*) FROM outbox WHERE type = 'allocation.line.deallocated' AND data ->> 'orderid' = @orderId", new { orderId }))
+            .Should().Be(2, "each line was given back once");
+    }
+
+    [Test]
+    public async Task An_order_without_stock_is_answered_once_with_its_rejection_and_allocates_nothing()
+    {
+        var ((skuA, batchA), (skuB, _)) = (await AddBatchWithSkuAsync(10), await AddBatchWithSkuAsync(2));
+        var orderId = Unique.OrderId();
+        var command = Command(CommandTypes.AllocateOrder, new { orderid = orderId, lines = new[] { new { sku = skuA, qty = 3 }, new { sku = skuB, qty = 4 } } });
+
+        (await _handler.HandleAsync(command, None)).Should().Be(CommandOutcome.Rejected);
+        (await _handler.HandleAsync(command, None)).Should().Be(CommandOutcome.Replayed);
+
+        (await AllocatedAsync(batchA)).Should().Be(0);
+        (await OrderEventsAsync(orderId, "allocation.order.rejected")).Should().Be(1);
+        (await InboxAsync(command.Id)).Should().Be(1);
+    }
+
+    [Test]
+    public async Task An_order_with_an_unknown_sku_or_nothing_to_give_back_is_rejected_once()
+    {
+        var (sku, batch) = await AddBatchWithSkuAsync(10);
+        var unknown = Command(CommandTypes.AllocateOrder, new { orderid = Unique.OrderId(), lines = new[] { new { sku, qty = 1 }, new { sku = Unique.Sku("none"), qty = 1 } } });
+        var nothingHeld = Command(CommandTypes.DeallocateOrder, new { orderid = Unique.OrderId() });
+
+        (await _handler.HandleAsync(unknown, None)).Should().Be(CommandOutcome.Rejected);
+        (await _handler.HandleAsync(nothingHeld, None)).Should().Be(CommandOutcome.Rejected);
+        (await _handler.HandleAsync(unknown, None)).Should().Be(CommandOutcome.Replayed);
+
+        (await AllocatedAsync(batch)).Should().Be(0);
+        (await RejectionReasonAsync(unknown.Id)).Should().Be("unknown_sku");
+        (await RejectionReasonAsync(nothingHeld.Id)).Should().Be("not_allocated");
+        (await EventsAsync("commands/" + unknown.Id, CommandInbox.RejectedEventType)).Should().Be(1);
+    }
+
     private static CommandEnvelope Command(string type, object data) => Envelope(Unique.OrderId("cmd"), type, data);
 
     private static CommandEnvelope Envelope(string id, string type, object data) => CommandEnvelope.Parse(Encoding.UTF8.GetBytes(
@@ -168,6 +225,17 @@ public class CommandInboxTests
             }
         }
     }
+
+    private Task<(string Sku, string Reference)> AddBatchWithSkuAsync(int quantity) => AddBatchAsync(quantity);
+
+    private Task<int> AllocatedAsync(string reference) =>
+        ScalarAsync<int>("SELECT allocated_quantity FROM batches WHERE reference = @reference", new { reference });
+
+    private Task<long> OrderEventsAsync(string orderId, string type) =>
+        ScalarAsync<long>("SELECT count(*) FROM outbox WHERE type = @type AND data ->> 'orderid' = @orderId", new { type, orderId });
+
+    private Task<string> RejectionReasonAsync(string id) =>
+        ScalarAsync<string>("SELECT data ->> 'reason' FROM outbox WHERE subject = @subject", new { subject = "commands/" + id });
 
     private async Task<(string Sku, string Reference)> AddBatchAsync(int quantity)
     {

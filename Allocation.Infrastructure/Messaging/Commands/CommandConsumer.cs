@@ -238,7 +238,7 @@ internal sealed partial class CommandConsumer(
         Message = "Command consumer: unexpected failure again ({Failures} failures in a row), reconnecting in {RetrySeconds:0.#} s: {Reason}")]
     private static partial void LogUnexpectedAgain(ILogger logger, int failures, double retrySeconds, string reason);
 
-    [LoggerMessage(EventId = 6009, Level = LogLevel.Information, Message = "Command consumer: command {CommandId} ({CommandType}) rejected, answered with allocation.command.rejected")]
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Information, Message = "Command consumer: command {CommandId} ({CommandType}) cannot succeed, answered with its rejection event")]
     private static partial void LogRejected(ILogger logger, string commandId, string commandType);
 
     /// <summary>One delivery, copied out of the client's buffer.</summary>

@@ -110,5 +110,5 @@ internal static class CommandTypes
     public const string AllocateOrder = "allocation.order.allocate";
     public const string DeallocateOrder = "allocation.order.deallocate";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { ChangeBatch };
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { AllocateOrder, DeallocateOrder, ChangeBatch };
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Allocation.Application;
 using Allocation.Application.Batches;
 using Allocation.Application.Idempotency;
+using Allocation.Application.Orders;
 using Allocation.Domain;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +18,10 @@ internal enum CommandOutcome
     /// <summary>It was handled before (a redelivery, or the sender sent it again): nothing changed.</summary>
     Replayed,
 
-    /// <summary>It cannot succeed: its rejection event committed now, with its inbox record.</summary>
+    /// <summary>
+    /// It cannot succeed: its rejection event committed now, with its inbox record (allocation.command.rejected,
+    /// or allocation.order.rejected for an order without stock).
+    /// </summary>
     Rejected,
 }
 
@@ -45,8 +49,8 @@ internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox)
         request.Use(CommandInbox.Caller, command.Id, command.Fingerprint);
         try
         {
-            await RunAsync(scope.ServiceProvider, command, cancellationToken);
-            return request.Replayed ? CommandOutcome.Replayed : CommandOutcome.Applied;
+            var succeeded = await RunAsync(scope.ServiceProvider, command, cancellationToken);
+            return request.Replayed ? CommandOutcome.Replayed : succeeded ? CommandOutcome.Applied : CommandOutcome.Rejected;
         }
         catch (Exception) when (request.Replayed)
         {
@@ -70,7 +74,10 @@ internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox)
     {
         InvalidCommandData => "invalid",
         BatchNotFound => "unknown_batch",
-        InvalidSku => "unknown_sku",
+        InvalidSku or InvalidSkus => "unknown_sku",
+        InvalidOrder => "invalid",
+        ConflictingOrder => "conflicting_order",
+        OrderAllocationsNotFound => "not_allocated",
         OutOfStock => "out_of_stock",
         LineNotAllocated => "not_allocated",
         ConflictingOrderLine => "conflicting_order_line",
@@ -79,14 +86,57 @@ internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox)
         _ => null,
     };
 
-    private static Task RunAsync(IServiceProvider services, CommandEnvelope command, CancellationToken cancellationToken) => command.Type switch
+    /// <returns>False when the use case's own answer is a refusal it committed (an order without stock: allocation.order.rejected).</returns>
+    private static Task<bool> RunAsync(IServiceProvider services, CommandEnvelope command, CancellationToken cancellationToken) => command.Type switch
     {
         CommandTypes.ChangeBatch => ChangeBatchAsync(services.GetRequiredService<BatchService>(), command.Data, cancellationToken),
+        CommandTypes.AllocateOrder => AllocateOrderAsync(services.GetRequiredService<OrderAllocationService>(), command.Data, cancellationToken),
+        CommandTypes.DeallocateOrder => DeallocateOrderAsync(services.GetRequiredService<OrderAllocationService>(), command.Data, cancellationToken),
         _ => throw new MalformedCommand($"no handler for type {command.Type}"),
     };
 
+    /// <summary>
+    /// <c>{"orderid": "...", "lines": [{"sku": "...", "qty": 3}]}</c>: every line or none. Out of stock is the
+    /// use case's answer, committed with its allocation.order.rejected event.
+    /// </summary>
+    private static async Task<bool> AllocateOrderAsync(OrderAllocationService orders, JsonElement data, CancellationToken cancellationToken)
+    {
+        Allow(data, "orderid", "lines");
+        var orderId = Identifier(data, "orderid");
+        if (!data.TryGetProperty("lines", out var lines) || lines.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidCommandData("'lines' must be an array of {\"sku\", \"qty\"}.");
+        }
+
+        var requested = new List<RequestedLine>(lines.GetArrayLength());
+        foreach (var line in lines.EnumerateArray())
+        {
+            if (line.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidCommandData("Each line must be an object {\"sku\", \"qty\"}.");
+            }
+
+            Allow(line, "sku", "qty");
+            var sku = Identifier(line, "sku");
+            requested.Add(line.TryGetProperty("qty", out var qty) && qty.ValueKind == JsonValueKind.Number && qty.TryGetInt32(out var quantity)
+                ? new RequestedLine(sku, quantity)
+                : throw new InvalidCommandData($"The 'qty' of sku {sku} must be a whole number."));
+        }
+
+        var result = await orders.AllocateOrderAsync(orderId, requested, cancellationToken);
+        return result.IsAllocated;
+    }
+
+    /// <summary><c>{"orderid": "..."}</c>: gives back every line the order holds.</summary>
+    private static async Task<bool> DeallocateOrderAsync(OrderAllocationService orders, JsonElement data, CancellationToken cancellationToken)
+    {
+        Allow(data, "orderid");
+        await orders.DeallocateOrderAsync(Identifier(data, "orderid"), cancellationToken);
+        return true;
+    }
+
     /// <summary>The book's ChangeBatchQuantity, with the REST call's rules: <c>{"ref": "...", "qty": 40, "eta": "2026-12-15"}</c>, qty or eta or both.</summary>
-    private static async Task ChangeBatchAsync(BatchService batches, JsonElement data, CancellationToken cancellationToken)
+    private static async Task<bool> ChangeBatchAsync(BatchService batches, JsonElement data, CancellationToken cancellationToken)
     {
         Allow(data, "ref", "qty", "eta");
         var reference = Identifier(data, "ref");
@@ -110,6 +160,7 @@ internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox)
         }
 
         await batches.ChangeBatchAsync(reference, quantity, eta, cancellationToken);
+        return true;
     }
 
     private static void Allow(JsonElement data, params string[] names)
