@@ -119,6 +119,23 @@ public class CommandConsumerTests
     }
 
     [Test]
+    public async Task A_command_older_than_the_inbox_remembers_is_dead_lettered_not_applied()
+    {
+        var reference = await AddBatchAsync(10);
+        var id = Unique.OrderId("expired");
+        var before = Count("allocation.commands.dead_lettered", "expired");
+
+        await _sender.PublishAsync(
+            CommandsBroker.Envelope(id, CommandTypes.ChangeBatch, new { @ref = reference, qty = 5 }, DateTimeOffset.UtcNow - TimeSpan.FromHours(25)),
+            CommandTypes.ChangeBatch);
+
+        await RelayOutbox.WaitUntilAsync(
+            async () => (await _sender.DrainDeadLettersAsync()).Any(body => body.Contains(id, StringComparison.Ordinal)), Limit, "it is dead-lettered");
+        Count("allocation.commands.dead_lettered", "expired").Should().Be(before + 1);
+        (await QuantityAsync(reference)).Should().Be(10);
+    }
+
+    [Test]
     public async Task A_command_that_fails_unexpectedly_on_every_delivery_is_dead_lettered_after_the_last_one_and_changes_nothing()
     {
         var reference = await AddBatchAsync(10);

@@ -205,10 +205,32 @@ public class CommandInboxTests
         (await EventsAsync("commands/" + unknown.Id, CommandInbox.RejectedEventType)).Should().Be(1);
     }
 
+    [Test]
+    public async Task A_command_older_than_the_inbox_remembers_is_refused_before_anything_is_decided()
+    {
+        var (_, reference) = await AddBatchAsync(quantity: 10);
+        var command = Command(CommandTypes.ChangeBatch, new { @ref = reference, qty = 2 });
+        var retention = _store.Get<IOptions<Allocation.Infrastructure.Persistence.IdempotencyOptions>>().Value.Retention;
+        var late = new CommandHandler(
+            _store.Get<IServiceScopeFactory>(),
+            new CommandInbox(_database.DataSource, _store.Get<IOptions<Allocation.Infrastructure.Persistence.IdempotencyOptions>>()),
+            new FixedClock(command.Time + retention - CommandInbox.ClockMargin(retention) + TimeSpan.FromMinutes(1)));
+        var early = new CommandHandler(
+            _store.Get<IServiceScopeFactory>(),
+            new CommandInbox(_database.DataSource, _store.Get<IOptions<Allocation.Infrastructure.Persistence.IdempotencyOptions>>()),
+            new FixedClock(command.Time - CommandInbox.ClockMargin(retention) - TimeSpan.FromMinutes(1)));
+
+        await late.Invoking(h => h.HandleAsync(command, None)).Should().ThrowAsync<CommandExpired>();
+        await early.Invoking(h => h.HandleAsync(command, None)).Should().ThrowAsync<CommandExpired>();
+
+        (await QuantityAsync(reference)).Should().Be(10);
+        (await InboxAsync(command.Id)).Should().Be(0);
+    }
+
     private static CommandEnvelope Command(string type, object data) => Envelope(Unique.OrderId("cmd"), type, data);
 
-    private static CommandEnvelope Envelope(string id, string type, object data) => CommandEnvelope.Parse(Encoding.UTF8.GetBytes(
-        JsonSerializer.Serialize(new { specversion = "1.0", id, source = "/tests", type, data })));
+    private static CommandEnvelope Envelope(string id, string type, object data) =>
+        CommandEnvelope.Parse(CommandsBroker.Envelope(id, type, data));
 
     /// <summary>Two deliveries of one command at once: the second waits (in use) and then finds the first's record.</summary>
     private async Task<CommandOutcome> RetryInUseAsync(CommandEnvelope command)
@@ -263,4 +285,10 @@ public class CommandInboxTests
         await using NpgsqlConnection connection = await _database.DataSource.OpenConnectionAsync();
         return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"No value from {sql}");
     }
+}
+
+/// <summary>A clock standing still at a chosen instant.</summary>
+internal sealed class FixedClock(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
 }

@@ -36,13 +36,13 @@ internal sealed class CommandsBroker : IAsyncDisposable
     }
 
     /// <summary>A command's envelope, as a sender writes it.</summary>
-    public static byte[] Envelope(string id, string type, object data) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+    public static byte[] Envelope(string id, string type, object data, DateTimeOffset? time = null) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
     {
         specversion = "1.0",
         id,
         source = "/tests/sender",
         type,
-        time = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        time = (time ?? DateTimeOffset.UtcNow).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         datacontenttype = "application/json",
         data,
     }));

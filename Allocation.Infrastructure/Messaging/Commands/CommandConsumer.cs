@@ -15,8 +15,9 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// command only once its effect or its rejection has committed (with its inbox record), so a crash
 /// at any point leaves the command in the queue and its redelivery changes nothing that committed.
 /// <list type="bullet">
-/// <item>Malformed (not a command envelope, unknown type, no id) or an id reused with another command:
-/// dead-lettered at once, since no attempt could succeed and it cannot be tied to a product.</item>
+/// <item>Malformed (not a command envelope, unknown type, no id or time), an id reused with another command,
+/// or a command older than the inbox remembers: dead-lettered at once, since no attempt could succeed (or
+/// be known to be the first), and it cannot be tied to a product.</item>
 /// <item>A transient failure (database down, timeout, the same command being handled elsewhere): tried
 /// again in place after a capped, jittered pause, for as long as it lasts; it never counts against the
 /// delivery limit, so an outage of the database dead-letters nothing.</item>
@@ -118,10 +119,15 @@ internal sealed partial class CommandConsumer(
                     // Unacked: the broker gives it to another consumer, and the inbox makes that one's attempt safe.
                     throw;
                 }
-                catch (Exception error) when (error is MalformedCommand or CommandIdReused)
+                catch (Exception error) when (error is MalformedCommand or CommandIdReused or CommandExpired)
                 {
-                    await DeadLetterAsync(
-                        session, delivery, error is MalformedCommand ? "malformed" : "id_reused", command.Id, error.Message, stoppingToken);
+                    var reason = error switch
+                    {
+                        MalformedCommand => "malformed",
+                        CommandIdReused => "id_reused",
+                        _ => "expired",
+                    };
+                    await DeadLetterAsync(session, delivery, reason, command.Id, error.Message, stoppingToken);
                     return;
                 }
                 catch (Exception error) when (IsTransient(error))

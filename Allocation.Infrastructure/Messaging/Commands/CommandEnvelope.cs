@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -12,9 +13,10 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// </summary>
 /// <param name="Id">The sender's unique id of the command: the inbox key, so the same id has one effect.</param>
 /// <param name="Type">One of <see cref="CommandTypes"/>.</param>
+/// <param name="Time">When the sender issued it (CloudEvents <c>time</c>, required here): how old it is decides whether the inbox still remembers it.</param>
 /// <param name="Data">The command's arguments.</param>
 /// <param name="Fingerprint">SHA-256 of the type and the data (compact JSON): the same id must always come with the same command.</param>
-internal sealed record CommandEnvelope(string Id, string Type, JsonElement Data, byte[] Fingerprint)
+internal sealed record CommandEnvelope(string Id, string Type, DateTimeOffset Time, JsonElement Data, byte[] Fingerprint)
 {
     /// <summary>
     /// Longest command id: rejections are published with subject <c>commands/{id}</c>, which must fit the
@@ -65,12 +67,18 @@ internal sealed record CommandEnvelope(string Id, string Type, JsonElement Data,
                 throw new MalformedCommand($"type must be one of {string.Join(", ", CommandTypes.All)}");
             }
 
+            if (Text(root, "time") is not { } text
+                || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+            {
+                throw new MalformedCommand("time (RFC 3339) is required: it says whether the inbox still remembers the command");
+            }
+
             if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
             {
                 throw new MalformedCommand("data must be a JSON object");
             }
 
-            return new CommandEnvelope(id, type, data.Clone(), FingerprintOf(type, data));
+            return new CommandEnvelope(id, type, time, data.Clone(), FingerprintOf(type, data));
         }
     }
 
@@ -99,6 +107,12 @@ internal sealed class MalformedCommand(string reason) : Exception($"Malformed co
 
 /// <summary>The command's id came before with a different command: it is dead-lettered, the first one's effect stands.</summary>
 internal sealed class CommandIdReused(string id) : Exception($"Command id '{id}' was already used by a different command.");
+
+/// <summary>
+/// The command is older than the inbox remembers (or dated in the future beyond the allowed clock skew): it
+/// may have been handled already, so it is dead-lettered for an operator rather than risk a second effect.
+/// </summary>
+internal sealed class CommandExpired(string id, string reason) : Exception($"Command {id} {reason}.");
 
 /// <summary>A well-formed command whose data the use case cannot take: answered with a rejection event.</summary>
 internal sealed class InvalidCommandData(string reason) : Exception(reason);

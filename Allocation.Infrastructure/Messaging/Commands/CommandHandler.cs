@@ -32,12 +32,14 @@ internal enum CommandOutcome
 /// <c>allocation.command.rejected</c>. Anything else is thrown for the consumer to retry: the database's
 /// faults, a duplicate of the command being handled elsewhere at this moment, and bugs.
 /// </summary>
-internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox)
+internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox, TimeProvider? clock = null)
 {
     /// <exception cref="CommandIdReused">The id came before with another command.</exception>
+    /// <exception cref="CommandExpired">Too old for the inbox to say whether it was handled.</exception>
     public virtual async Task<CommandOutcome> HandleAsync(CommandEnvelope command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
+        inbox.EnsureRemembered(command, (clock ?? TimeProvider.System).GetUtcNow());
         // The usual redelivery ends here, without taking the SKU's turn or reading the product.
         if (await inbox.IsHandledAsync(command, cancellationToken))
         {

@@ -14,7 +14,7 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// (<c>idempotency_keys</c>) under the caller <see cref="Caller"/>: a command's effect is written by
 /// <see cref="ProductWrites"/> with the key in one transaction, exactly as a REST write with an
 /// Idempotency-Key is, and a rejection is written here with its event in one transaction. So a command
-/// id is in the inbox exactly when its effect or its rejection committed (docs/adr/0007-inbox-is-the-idempotency-table.md).
+/// id is in the inbox exactly when its effect or its rejection committed (docs/adr/0008-commands-and-the-inbox.md).
 /// </summary>
 internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOptions> idempotency)
 {
@@ -25,6 +25,35 @@ internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOpt
     public const string RejectedEventType = "allocation.command.rejected";
 
     private static readonly TimeSpan StatementDeadline = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Accepts only commands the inbox will remember for as long as they can come again. A record lives
+    /// Idempotency:Retention from its handling; a command is taken only while its own <c>time</c> is less
+    /// than the retention minus a margin ago, and not more than the margin ahead (the sender's clock may run
+    /// ahead by that much). So whenever a command is taken, the record of any earlier handling of it still exists.
+    /// </summary>
+    /// <exception cref="CommandExpired">The command is too old (or too far ahead) for that.</exception>
+    public void EnsureRemembered(CommandEnvelope command, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var retention = idempotency.Value.Retention;
+        var margin = ClockMargin(retention);
+        if (command.Time > now + margin)
+        {
+            throw new CommandExpired(command.Id, $"is dated {(command.Time - now).TotalMinutes:0} min ahead of this instance's clock (at most {margin.TotalMinutes:0} min allowed)");
+        }
+
+        if (now - command.Time > retention - margin)
+        {
+            throw new CommandExpired(
+                command.Id,
+                $"was issued {(now - command.Time).TotalHours:0.#} h ago; the inbox remembers commands for {(retention - margin).TotalHours:0.#} h " +
+                "(Idempotency:Retention less the clock margin), so it may have been handled already");
+        }
+    }
+
+    /// <summary>How far apart the sender's clock and this one may be: an hour, or a quarter of a shorter retention.</summary>
+    internal static TimeSpan ClockMargin(TimeSpan retention) => TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, retention.Ticks / 4));
 
     /// <summary>
     /// The rejection's event. Its subject is <c>commands/{id}</c>, which no SKU can be (a SKU has no '/'),

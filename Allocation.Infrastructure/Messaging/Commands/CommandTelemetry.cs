@@ -21,7 +21,7 @@ internal sealed class CommandTelemetry
             "allocation.commands.handled", unit: "{command}", description: "Commands acknowledged, by outcome (applied, replayed, rejected).");
         _deadLettered = meter.CreateCounter<long>(
             "allocation.commands.dead_lettered", unit: "{command}",
-            description: "Commands sent to allocation.commands.dead, by reason (malformed, id_reused, poison).");
+            description: "Commands sent to allocation.commands.dead, by reason (malformed, id_reused, expired, poison).");
         _retried = meter.CreateCounter<long>(
             "allocation.commands.retried", unit: "{attempt}", description: "Attempts at a command that failed for a transient reason and were tried again.");
     }
