@@ -26,7 +26,8 @@ public static class DependencyInjection
             .AddDatabase(connectionString)
             .AddDatabaseMigrations(connectionString)
             .AddOutbox()
-            .AddEventRelay(configuration);
+            .AddEventRelay(configuration)
+            .AddCommandConsumer(configuration);
     }
 
     /// <summary>The database's health check, named "postgresql", tagged <see cref="HealthTags.Ready"/>.</summary>

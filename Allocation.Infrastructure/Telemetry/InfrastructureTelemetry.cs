@@ -34,7 +34,7 @@ public static class InfrastructureTelemetry
 
     /// <summary>Npgsql's connection-pool metrics (meter "Npgsql") and the outbox gauges (meter "Allocation.Relay").</summary>
     public static MeterProviderBuilder AddInfrastructureInstrumentation(this MeterProviderBuilder metrics) =>
-        metrics.AddNpgsqlInstrumentation().AddMeter(RelayTelemetry.Name);
+        metrics.AddNpgsqlInstrumentation().AddMeter(RelayTelemetry.Name, Messaging.Commands.CommandTelemetry.Name);
 
     internal static NpgsqlDataSourceBuilder ConfigureDataSource(NpgsqlDataSourceBuilder builder)
     {

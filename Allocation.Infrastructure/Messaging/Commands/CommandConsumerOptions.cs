@@ -1,0 +1,49 @@
+namespace Allocation.Infrastructure.Messaging.Commands;
+
+/// <summary>
+/// The command consumer's settings (configuration section <c>Events:Commands</c>, beside the relay's
+/// in <c>Events</c>). It runs whenever <c>ConnectionStrings:Broker</c> is set, unless turned off here.
+/// </summary>
+public sealed class CommandConsumerOptions
+{
+    public const string SectionName = "Events:Commands";
+
+    /// <summary>Consume allocation.commands when a broker is configured.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Unacknowledged commands the broker sends one instance ahead of its acks.</summary>
+    public ushort Prefetch { get; set; } = 16;
+
+    /// <summary>
+    /// Deliveries after which a command that keeps failing for an unexpected reason (a bug, or one that
+    /// kills the process) goes to allocation.commands.dead. Also the queue's x-delivery-limit, which the
+    /// broker enforces for commands whose consumer died: a quorum queue's argument, fixed when it is first declared.
+    /// </summary>
+    public int MaxDeliveries { get; set; } = 10;
+
+    /// <summary>How long one attempt at a command may take before it counts as a timeout (and is tried again).</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first pause after a failure (database down, broker down); it doubles up to <see cref="LongestRetryDelay"/>.</summary>
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The longest pause between tries; also how long consumption may lag once the broker or the database is back.</summary>
+    public TimeSpan LongestRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    public void Validate()
+    {
+        Require(Prefetch > 0, nameof(Prefetch), "must be at least 1");
+        Require(MaxDeliveries is >= 2 and <= 1000, nameof(MaxDeliveries), "must be between 2 and 1000");
+        Require(AttemptTimeout > TimeSpan.Zero, nameof(AttemptTimeout), "must be positive");
+        Require(FirstRetryDelay > TimeSpan.Zero, nameof(FirstRetryDelay), "must be positive");
+        Require(LongestRetryDelay >= FirstRetryDelay, nameof(LongestRetryDelay), "must be at least FirstRetryDelay");
+    }
+
+    private static void Require(bool valid, string name, string rule)
+    {
+        if (!valid)
+        {
+            throw new InvalidOperationException($"{SectionName}:{name} {rule}.");
+        }
+    }
+}
