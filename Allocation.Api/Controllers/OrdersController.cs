@@ -1,7 +1,7 @@
 using System.Net.Mime;
 using Allocation.Api.Contracts;
 using Allocation.Api.Errors;
-using Allocation.Api.Hosting;
+using Allocation.Api.Security;
 using Allocation.Application.Orders;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;

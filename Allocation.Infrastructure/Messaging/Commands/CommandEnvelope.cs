@@ -45,9 +45,9 @@ internal sealed record CommandEnvelope(string Id, string Type, DateTimeOffset Ti
                 throw new MalformedCommand("not a JSON object");
             }
 
-            if (Text(root, "specversion") != CloudEventJson.SpecVersion)
+            if (Text(root, "specversion") != Application.Events.CloudEvent.Version)
             {
-                throw new MalformedCommand($"specversion must be \"{CloudEventJson.SpecVersion}\"");
+                throw new MalformedCommand($"specversion must be \"{Application.Events.CloudEvent.Version}\"");
             }
 
             var id = Text(root, "id");
