@@ -1,5 +1,6 @@
 using Allocation.Application;
 using Allocation.Application.Idempotency;
+using Allocation.Application.Orders;
 using Allocation.Domain;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -52,18 +53,22 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         }
 
         httpContext.Response.StatusCode = status;
+        var problem = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail };
+        OrderProblems.Extend(problem, exception);
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
+            ProblemDetails = problem,
         });
     }
 
     /// <summary>The request cannot be met as asked: the domain's rules and the use cases' outcomes.</summary>
     private static (int Status, string Type, string Title, int RetryAfter)? AnswerToCaller(Exception exception) => exception switch
     {
-        InvalidSku => (400, ProblemTypes.InvalidSku, "Invalid SKU", 0),
+        InvalidSku or InvalidSkus => (400, ProblemTypes.InvalidSku, "Invalid SKU", 0),
+        InvalidOrder => (400, ProblemTypes.Validation, "Invalid request", 0),
+        ConflictingOrder => (409, ProblemTypes.OrderConflict, "Order already allocated with other lines", 0),
         OutOfStock => (400, ProblemTypes.OutOfStock, "Out of stock", 0),
         NotFound or LineNotAllocated => (404, ProblemTypes.NotFound, "Not found", 0),
         DuplicateBatch => (409, ProblemTypes.DuplicateBatch, "Batch already exists", 0),

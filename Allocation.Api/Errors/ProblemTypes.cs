@@ -11,6 +11,9 @@ public static class ProblemTypes
     public const string NotFound = Prefix + "not-found";
     public const string DuplicateBatch = Prefix + "duplicate-batch";
     public const string ConflictingOrderLine = Prefix + "conflicting-order-line";
+
+    /// <summary>The order already holds lines that a whole-order request would change (409).</summary>
+    public const string OrderConflict = Prefix + "order-conflict";
     public const string ConcurrencyConflict = Prefix + "concurrency-conflict";
     public const string ServiceUnavailable = Prefix + "service-unavailable";
     public const string Timeout = Prefix + "timeout";

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Mvc.Filters;
 namespace Allocation.Api.Idempotency;
 
 /// <summary>
-/// Reads the Idempotency-Key header of a POST or PATCH (draft-ietf-httpapi-idempotency-key-header),
+/// Reads the Idempotency-Key header of a POST, PATCH or DELETE (draft-ietf-httpapi-idempotency-key-header),
 /// refuses a malformed one with 400, and hands the key, the caller and a hash of the request (method,
 /// path and the body's exact bytes) to the use case (<see cref="IdempotentRequest"/>), which stores
 /// them with the change. A resource filter: it runs before model binding, while the body is unread.
@@ -21,10 +21,14 @@ internal sealed class IdempotencyKeyFilter : IAsyncResourceFilter
     public const string ReplayedHeaderName = "Idempotency-Replayed";
     public const int MaxKeyLength = 255;
 
+    /// <summary>The methods that change something: DELETE too, whose repeat would otherwise answer 404 for what the first one gave back.</summary>
+    private static bool IsWrite(string method) =>
+        HttpMethods.IsPost(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method);
+
     public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
     {
         var http = context.HttpContext;
-        if (!(HttpMethods.IsPost(http.Request.Method) || HttpMethods.IsPatch(http.Request.Method))
+        if (!IsWrite(http.Request.Method)
             || !http.Request.Headers.TryGetValue(HeaderName, out var values))
         {
             await next();
@@ -130,7 +134,7 @@ internal sealed class IdempotencyKeyFilter : IAsyncResourceFilter
         return hash.GetHashAndReset();
     }
 
-    /// <summary>Declares the optional header on every POST and PATCH operation in the OpenAPI document.</summary>
+    /// <summary>Declares the optional header on every POST, PATCH and DELETE operation in the OpenAPI document.</summary>
     internal sealed class Documentation : Swashbuckle.AspNetCore.SwaggerGen.IOperationFilter
     {
         public void Apply(Microsoft.OpenApi.OpenApiOperation operation, Swashbuckle.AspNetCore.SwaggerGen.OperationFilterContext context)
@@ -138,7 +142,7 @@ internal sealed class IdempotencyKeyFilter : IAsyncResourceFilter
             ArgumentNullException.ThrowIfNull(operation);
             ArgumentNullException.ThrowIfNull(context);
             var method = context.ApiDescription.HttpMethod;
-            if (!(HttpMethods.IsPost(method ?? "") || HttpMethods.IsPatch(method ?? "")))
+            if (!IsWrite(method ?? ""))
             {
                 return;
             }

@@ -46,7 +46,10 @@ public sealed partial class ConflictRetry(
     /// (ordinal), so two writes sharing SKUs never hold one turn each while waiting for the other's, and
     /// a conflict on any of them runs the whole attempt again.
     /// </summary>
-    /// <param name="skus">The SKUs written (at least one; repeats are ignored).</param>
+    /// <param name="skus">
+    /// The SKUs written (repeats are ignored). None for a write that finds it has nothing to change but
+    /// must still answer as a keyed request's first answer did: it queues behind nobody.
+    /// </param>
     /// <param name="attempt">The whole use case, from its first read to its commit, on a fresh unit of work.</param>
     /// <param name="cancellationToken">The request's deadline.</param>
     /// <param name="safeToRepeat">As for one SKU.</param>
@@ -58,11 +61,6 @@ public sealed partial class ConflictRetry(
         ArgumentNullException.ThrowIfNull(skus);
         ArgumentNullException.ThrowIfNull(attempt);
         var ordered = skus.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (ordered.Length == 0)
-        {
-            throw new ArgumentException("A write is of at least one SKU.", nameof(skus));
-        }
-
         var started = Stopwatch.GetTimestamp();
         using var turn = await EnterAsync(ordered, started, cancellationToken);
         var conflictBackoff = new Backoff(_options.BaseDelay, _options.MaxDelay, fullJitter: true);

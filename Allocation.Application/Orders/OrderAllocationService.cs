@@ -68,11 +68,8 @@ public sealed class OrderAllocationService(ProductWrites writes, IAllocationRead
         }
 
         var held = await retry.ReadAsync(ct => readModel.GetAllocationsAsync(orderId, ct), cancellationToken);
-        if (held.Count == 0)
-        {
-            throw new OrderAllocationsNotFound(orderId);
-        }
-
+        // Nothing held: still a write, with no product, so that a repeat with the Idempotency-Key of a
+        // release that committed answers as that release did rather than 404.
         var skus = SkuOrder(held.Select(h => h.Sku));
         return await writes.WriteAsync(
             skus,

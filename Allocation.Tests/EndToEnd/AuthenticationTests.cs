@@ -57,6 +57,17 @@ public class AuthenticationTests : ApiFixture
             var (sku, order) = await AllocatedAsync(client);
             return () => Json(HttpMethod.Post, "/deallocate", $$"""{"orderid":"{{order}}","sku":"{{sku}}"}""");
         }),
+        ["POST /orders/{orderid}/allocation"] = new(Scopes.AllocationWrite, HttpStatusCode.Created, async client =>
+        {
+            var (_, sku) = await BatchAsync(client);
+            var order = Unique.OrderId();
+            return () => Json(HttpMethod.Post, $"/orders/{order}/allocation", $$"""{"lines":[{"sku":"{{sku}}","qty":1}]}""");
+        }),
+        ["DELETE /orders/{orderid}/allocation"] = new(Scopes.AllocationWrite, HttpStatusCode.OK, async client =>
+        {
+            var (_, order) = await AllocatedAsync(client);
+            return () => new HttpRequestMessage(HttpMethod.Delete, $"/orders/{order}/allocation");
+        }),
         ["POST /add_batch"] = new(Scopes.StockWrite, HttpStatusCode.Created, _ =>
         {
             var (batch, sku) = (Unique.BatchRef(), Unique.Sku());
