@@ -143,6 +143,8 @@ public class CommandsRedeliveryTests
         await using var deadLetters = await CommandsBroker.ConnectAsync(_broker.Uri);
         (await deadLetters.DrainDeadLettersAsync()).Should().BeEmpty("no command was lost to the dead-letter queue");
         _instances[0].CountOutputLines("Command consumer: broker unavailable").Should().BePositive("the outage was logged");
+        var metrics = await _instances[0].Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        metrics.Should().Contain("allocation_commands_handled_total{", "the consumer's counters are exported");
         _instances[0].CountOutputLines("RabbitMQ.Client.Exceptions").Should().Be(0, "an outage is logged without exception dumps");
         TestContext.Progress.WriteLine(
             $"commands: {commandIds.Count - once.Count} x {Copies} copies and {once.Count} x 1; handled when killed: {handledAtKill}; " +
