@@ -18,7 +18,7 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// </summary>
 internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOptions> idempotency)
 {
-    /// <summary>Whose keys the commands' ids are: no REST caller can have this name (theirs are token subjects or addresses).</summary>
+    /// <summary>Whose keys the commands' ids are: no REST caller has this name (theirs are "client:…", "address:…" or "anonymous").</summary>
     public const string Caller = "amqp:allocation.commands";
 
     /// <summary>The CloudEvents type of the answer to a command that cannot succeed.</summary>
