@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Allocation.Application.Batches;
 using Allocation.Tests.Integration;
 using Allocation.Tests.Support;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Allocation.Tests.EndToEnd;
 
@@ -47,18 +49,19 @@ public class CommandsRedeliveryTests
     [Test]
     public async Task Every_command_takes_effect_exactly_once_through_duplicates_a_killed_consumer_and_a_broker_restart()
     {
-        _instances.AddRange(await ApiProcess.StartManyAsync(2, _database.ServiceConnectionString, Settings()));
-        await WaitUntilAsync(async () => await HealthAsync(_instances[0]) == "Healthy" && await HealthAsync(_instances[1]) == "Healthy", "both consume");
-
         // Four SKUs, one batch each, with room for every order.
         var skus = Enumerable.Range(0, 4).Select(i => Unique.Sku($"cmd{i}")).ToArray();
         var batches = skus.Select(_ => Unique.BatchRef("cmd")).ToArray();
-        for (var i = 0; i < skus.Length; i++)
+        await using (var store = new Store(_database))
         {
-            await _instances[0].Client.AddBatchAsync(batches[i], skus[i], 1000);
+            await using var scope = store.Get<IServiceScopeFactory>().CreateAsyncScope();
+            for (var i = 0; i < skus.Length; i++)
+            {
+                await scope.ServiceProvider.GetRequiredService<BatchService>().AddBatchAsync(batches[i], skus[i], 1000, eta: null, CancellationToken.None);
+            }
         }
 
-        var orders = Enumerable.Range(0, 100).Select(i => (
+        var orders = Enumerable.Range(0, 200).Select(i => (
             Id: Unique.OrderId("cmd"),
             OrderId: Unique.OrderId(),
             Lines: new[] { (Sku: skus[i % 4], Qty: 1 + (i % 3)), (Sku: skus[(i + 1) % 4], Qty: 2) })).ToList();
@@ -75,9 +78,10 @@ public class CommandsRedeliveryTests
             new { orderid = u.OrderId, lines = new[] { new { sku = u.Sku, qty = 1 } } })))));
         var commandIds = orders.Select(o => o.Id).Concat(changes.Select(c => c.Id)).Concat(unknown.Select(u => u.Id)).ToHashSet();
 
-        // Two copies of everything, the second right behind the first.
+        // Two copies of everything, the second right behind the first, queued before the instances start.
         await using (var sender = await CommandsBroker.ConnectAsync(_broker.Uri))
         {
+            await sender.DeclareAsync(maxDeliveries: 10);
             foreach (var (id, send) in sends)
             {
                 await send(sender);
@@ -88,8 +92,10 @@ public class CommandsRedeliveryTests
             }
         }
 
+        _instances.AddRange(await ApiProcess.StartManyAsync(2, _database.ServiceConnectionString, Settings()));
+
         // Kill one consumer with SIGKILL while the commands are being worked through.
-        await WaitUntilAsync(async () => await HandledAsync() >= commandIds.Count / 4, "a quarter handled");
+        await WaitUntilAsync(async () => await HandledAsync() >= 10, "the first commands handled", poll: TimeSpan.FromMilliseconds(10));
         var handledAtKill = await HandledAsync();
         await _instances[0].DisposeAsync();
         _instances.RemoveAt(0);
@@ -114,8 +120,6 @@ public class CommandsRedeliveryTests
         await WaitUntilAsync(async () => await HealthAsync(_instances[0]) == "Healthy" && await HealthAsync(_instances[1]) == "Healthy", "both consume again");
 
         await using var connection = await _database.DataSource.OpenConnectionAsync();
-        (await connection.QueryAsync<string>("SELECT key FROM idempotency_keys WHERE caller = 'amqp:allocation.commands'"))
-            .Should().BeEquivalentTo(commandIds, "the inbox holds each command once");
 
         var lines = (await connection.QueryAsync<(string OrderId, string Sku, int Qty, string Batch)>("""
             SELECT l.orderid, l.sku, l.qty, b.reference
@@ -134,9 +138,13 @@ public class CommandsRedeliveryTests
         (await connection.QueryAsync<(string Ref, int Allocated)>("SELECT reference, allocated_quantity FROM batches"))
             .Should().BeEquivalentTo(batches.Select(b => (b, lines.Where(l => l.Batch == b).Sum(l => l.Qty))), "each batch's total is its lines'");
 
+        (await connection.QueryAsync<string>("SELECT key FROM idempotency_keys WHERE caller = 'amqp:allocation.commands'"))
+            .Should().BeEquivalentTo(commandIds, "the inbox holds each command once");
         await using var deadLetters = await CommandsBroker.ConnectAsync(_broker.Uri);
         (await deadLetters.DrainDeadLettersAsync()).Should().BeEmpty("no command was lost to the dead-letter queue");
         _instances[0].CountOutputLines("Command consumer: broker unavailable").Should().BePositive("the outage was logged");
+        var metrics = await _instances[0].Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        metrics.Should().Contain("allocation_commands_handled_total{", "the consumer's counters are exported");
         _instances[0].CountOutputLines("RabbitMQ.Client.Exceptions").Should().Be(0, "an outage is logged without exception dumps");
         TestContext.Progress.WriteLine(
             $"commands: {commandIds.Count - once.Count} x {Copies} copies and {once.Count} x 1; handled when killed: {handledAtKill}; " +
@@ -152,10 +160,12 @@ public class CommandsRedeliveryTests
         ["Events:RelayIdleDelay"] = "00:00:00.100",
     };
 
+    /// <summary>The answers in the outbox so far: one per command handled (more if one took effect twice).</summary>
     private async Task<long> HandledAsync()
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM idempotency_keys WHERE caller = 'amqp:allocation.commands'");
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM outbox WHERE type IN ('allocation.order.allocated', 'allocation.batch.changed', 'allocation.command.rejected')");
     }
 
     /// <summary>Ready and unacknowledged, as rabbitmqctl counts them.</summary>
@@ -181,7 +191,7 @@ public class CommandsRedeliveryTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string because)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string because, TimeSpan? poll = null)
     {
         var deadline = DateTime.UtcNow + Limit;
         while (!await condition())
@@ -191,7 +201,7 @@ public class CommandsRedeliveryTests
                 throw new TimeoutException($"Not within {Limit}: {because}");
             }
 
-            await Task.Delay(100);
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(100));
         }
     }
 }

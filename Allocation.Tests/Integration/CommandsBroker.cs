@@ -35,6 +35,10 @@ internal sealed class CommandsBroker : IAsyncDisposable
         return sender;
     }
 
+    /// <summary>Declares the exchange and the queues as the service does, so that commands can wait before any instance runs.</summary>
+    public Task DeclareAsync(int maxDeliveries) =>
+        Allocation.Infrastructure.Messaging.Commands.CommandTopology.DeclareAsync(_channel, maxDeliveries, CancellationToken.None);
+
     /// <summary>A command's envelope, as a sender writes it.</summary>
     public static byte[] Envelope(string id, string type, object data, DateTimeOffset? time = null) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
     {

@@ -14,11 +14,11 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// (<c>idempotency_keys</c>) under the caller <see cref="Caller"/>: a command's effect is written by
 /// <see cref="ProductWrites"/> with the key in one transaction, exactly as a REST write with an
 /// Idempotency-Key is, and a rejection is written here with its event in one transaction. So a command
-/// id is in the inbox exactly when its effect or its rejection committed (docs/adr/0008-commands-and-the-inbox.md).
+/// id is in the inbox exactly when its effect or its rejection committed (docs/adr/0009-commands-and-the-inbox.md).
 /// </summary>
 internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOptions> idempotency)
 {
-    /// <summary>Whose keys the commands' ids are: no REST caller can have this name (theirs are token subjects or addresses).</summary>
+    /// <summary>Whose keys the commands' ids are: no REST caller has this name (theirs are "client:…", "address:…" or "anonymous").</summary>
     public const string Caller = "amqp:allocation.commands";
 
     /// <summary>The CloudEvents type of the answer to a command that cannot succeed.</summary>
