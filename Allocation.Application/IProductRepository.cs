@@ -18,7 +18,7 @@ public interface IProductRepository
     /// Loads one SKU's product with its batches' totals and no lines, like <see cref="GetAsync"/>
     /// without an order, and holds the product's row lock until the unit of work ends: every other
     /// writer of the SKU waits, so this unit of work's commit cannot lose the version check. For the
-    /// rare writer that must make progress against steady allocation traffic (a batch change, ADR 8);
+    /// rare writer that must make progress against steady allocation traffic (a batch change, ADR 10);
     /// keep what follows short.
     /// </summary>
     /// <returns>The product, or null when the SKU has no product.</returns>

@@ -4,7 +4,7 @@ using Allocation.Domain;
 
 namespace Allocation.Application.Batches;
 
-/// <summary>Use cases about stock: adding a batch and reading one.</summary>
+/// <summary>Use cases about stock: adding a batch, changing one, and reading one.</summary>
 public sealed class BatchService(ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry)
 {
     /// <summary>Adds a batch, creating the SKU's product when it is the first batch of that SKU.</summary>
@@ -34,7 +34,7 @@ public sealed class BatchService(ProductWrites writes, IAllocationReadModel read
     /// </summary>
     /// <remarks>
     /// The product is loaded under its row lock, so the change wins against steady allocation traffic
-    /// instead of losing the version check to it (ADR 8); only a change that takes lines off the batch
+    /// instead of losing the version check to it (ADR 10); only a change that takes lines off the batch
     /// loads them.
     /// </remarks>
     /// <exception cref="BatchNotFound">No batch has this reference.</exception>

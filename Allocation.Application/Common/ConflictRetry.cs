@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Allocation.Application.Common;
 
 /// <summary>
-/// Runs a write of one SKU: queued behind this instance's other writes of the SKU
+/// Runs a write of one SKU or of several (a whole order, taken in SKU order): queued behind this instance's other writes of each SKU
 /// (<see cref="SkuWriteGate"/>), then run again from a fresh read when its commit lost a race with
 /// another writer, all within <see cref="ConflictRetryOptions.Budget"/>. Back-off is exponential
 /// with full jitter so that the losers of one race do not collide again in lockstep. A connection

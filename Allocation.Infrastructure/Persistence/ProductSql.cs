@@ -22,7 +22,7 @@ internal static class ProductSql
         WHERE sku = @Sku;
         """;
 
-    /// <summary>Three result sets: the product, its batches with their running totals, no lines.</summary>
+    /// <summary>Two result sets: the product, then its batches with their running totals; no lines.</summary>
     public const string LoadTotals = Product + ";\n" + Batches;
 
     /// <summary>
@@ -42,7 +42,7 @@ internal static class ProductSql
 
     /// <summary>
     /// The product's row lock (the one its version move takes), then its batches: every writer of the
-    /// SKU waits for this transaction, so what follows cannot lose the version check (ADR 8).
+    /// SKU waits for this transaction, so what follows cannot lose the version check (ADR 10).
     /// </summary>
     public const string LoadTotalsLocked = Product + "\nFOR NO KEY UPDATE;\n" + Batches;
 

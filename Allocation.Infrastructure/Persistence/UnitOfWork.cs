@@ -98,8 +98,8 @@ internal sealed class UnitOfWork : IUnitOfWork
             var statements = _products.Changes(Guid.CreateVersion7);
             if (statements.Count == 1 && !_idempotency.HasPending)
             {
-                // The usual case (an allocation): the change and COMMIT in one round trip. COMMIT is in
-                // flight from the start, so a broken connection here means "may be stored", never "retry".
+                // The usual case (an allocation, a deallocation, most batch changes): the change and
+                // COMMIT in one round trip. COMMIT is in flight from the start, so a broken connection here means "may be stored", never "retry".
                 // When the statement loses the version check it has written nothing, so the COMMIT commits nothing.
                 await RunAsync(token => ExecuteAsync(statements[0], token, withCommit: true), cancellationToken, committing: true);
             }

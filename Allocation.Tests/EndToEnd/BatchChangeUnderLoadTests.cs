@@ -9,7 +9,7 @@ using Dapper;
 namespace Allocation.Tests.EndToEnd;
 
 /// <summary>
-/// A batch change must make progress against steady allocation traffic (issue 19 §4, ADR 8): three
+/// A batch change must make progress against steady allocation traffic (issue 19 §4, ADR 10): three
 /// API processes on a private cluster with PostgreSQL's defaults, six clients allocating the SKU
 /// without pause, and PATCHes of its batch of 3,000 lines in between. Runs alone, like
 /// <see cref="MultiInstanceTests"/>: the race has to happen.

@@ -9,7 +9,7 @@ namespace Allocation.Tests.Integration;
 
 /// <summary>
 /// A batch change against real PostgreSQL: set-based moves whatever the number of lines (issue 19
-/// §3), and the product's row lock that lets a batch change win against allocations (ADR 8).
+/// §3), and the product's row lock that lets a batch change win against allocations (ADR 10).
 /// </summary>
 public class BatchChangeStoreTests
 {
