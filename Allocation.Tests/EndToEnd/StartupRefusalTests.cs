@@ -46,6 +46,14 @@ public class StartupRefusalTests
             "RateLimits:Write:PermitLimit must be at least 1.");
 
     [Test]
+    public async Task A_metrics_port_out_of_range_is_refused_on_one_line_with_exit_code_1() =>
+        await StartRefusal.AssertRefusedAsync(
+            Unreachable(),
+            new Dictionary<string, string> { ["Metrics:Port"] = "70000", ["Database:MigrateOnStartup"] = "false" },
+            bearer: true,
+            "Metrics:Port must be a TCP port (1-65535), not 70000.");
+
+    [Test]
     public async Task A_hosted_service_that_cannot_start_is_refused_on_one_line_with_exit_code_1()
     {
         var connectionString = Unreachable();
