@@ -40,7 +40,7 @@ internal sealed class AllocationAuthenticationOptions
                 }
             }
 
-            // Token validation itself refuses a negative leeway, but only on the first request, with a 500.
+            // TokenValidationParameters.ClockSkew throws on a negative leeway, but only when a request first builds the bearer options, not at start.
             Require(options.ClockSkew >= TimeSpan.Zero, nameof(ClockSkew), "must not be negative");
             // A second is the least that keeps a flood of tokens naming unknown keys from becoming a flood at the provider;
             // a day the most that still lets a withdrawn key die the same day.
