@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Tokens;
 
@@ -16,18 +17,18 @@ namespace Allocation.Api.Security;
 /// </summary>
 internal static partial class AuthenticationSetup
 {
-    public const string SectionName = "Authentication";
-    private const string BearerSection = SectionName + ":Schemes:" + JwtBearerDefaults.AuthenticationScheme;
-
-    /// <summary>Default leeway for clocks that disagree; ASP.NET's own 5 minutes keeps a stolen token alive too long.</summary>
-    private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromMinutes(1);
+    private const string BearerSection = AllocationAuthenticationOptions.SectionName + ":Schemes:" + JwtBearerDefaults.AuthenticationScheme;
 
     /// <summary>HS256 refuses keys shorter than its hash: 256 bits.</summary>
     private const int MinimumKeyBytes = 32;
 
     public static IServiceCollection AddAllocationAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
-        var disabled = configuration.GetValue($"{SectionName}:Disabled", false);
+        // Bound once; validated as the host starts (ValidateOnStart), which reaches the one refusal path in Program.cs.
+        services.AddOptions<AllocationAuthenticationOptions>().Bind(configuration.GetSection(AllocationAuthenticationOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AllocationAuthenticationOptions>, AllocationAuthenticationOptions.Validator>();
+        // Whether there is authentication at all decides what is registered, so it is read here.
+        var disabled = configuration.GetValue($"{AllocationAuthenticationOptions.SectionName}:{nameof(AllocationAuthenticationOptions.Disabled)}", false);
         services.AddSingleton(new AuthenticationMode(disabled));
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
         services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
@@ -42,10 +43,8 @@ internal static partial class AuthenticationSetup
         }
 
         var signingKeys = RefuseIncompleteConfiguration(configuration.GetSection(BearerSection));
-        var clockSkew = configuration.GetValue($"{SectionName}:ClockSkew", DefaultClockSkew);
-        var keyRefresh = KeyRefreshSettings.From(configuration);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<ILoggerFactory>((bearer, logs) =>
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<ILoggerFactory, IOptions<AllocationAuthenticationOptions>>((bearer, logs, settings) =>
         {
             if (bearer.ConfigurationManager is not null && bearer.MetadataAddress is { Length: > 0 } metadata)
             {
@@ -53,7 +52,7 @@ internal static partial class AuthenticationSetup
                 bearer.ConfigurationManager = new ProviderKeySet(
                     metadata,
                     new HttpDocumentRetriever(bearer.Backchannel) { RequireHttps = bearer.RequireHttpsMetadata },
-                    keyRefresh,
+                    settings.Value.KeyRefresh,
                     TimeProvider.System,
                     logs.CreateLogger<ProviderKeySet>());
             }
@@ -70,7 +69,7 @@ internal static partial class AuthenticationSetup
             validation.ValidateLifetime = true;
             validation.RequireExpirationTime = true;
             validation.RequireSignedTokens = true; // "alg": "none" is refused
-            validation.ClockSkew = clockSkew;
+            validation.ClockSkew = settings.Value.ClockSkew;
             // Never validate with an older key set than the provider publishes now (ProviderKeySet).
             validation.ValidateWithLKG = false;
             // Built here, once: the framework hands over a lazy sequence that decodes the configuration on

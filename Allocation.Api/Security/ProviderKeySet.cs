@@ -84,28 +84,6 @@ internal sealed partial class ProviderKeySet(
 /// <summary>
 /// How often the OpenID Connect provider's keys are re-read: <c>Authentication:KeyRefreshInterval</c>
 /// (a withdrawn key is refused within it) and <c>Authentication:KeyRefreshMinimumInterval</c> (a new
-/// key is accepted within it).
+/// key is accepted within it), as <see cref="AllocationAuthenticationOptions"/> validated them.
 /// </summary>
-internal sealed record KeyRefreshSettings(TimeSpan RefreshInterval, TimeSpan MinimumInterval)
-{
-    public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromMinutes(5);
-    public static readonly TimeSpan DefaultMinimumInterval = TimeSpan.FromSeconds(10);
-
-    public static KeyRefreshSettings From(IConfiguration configuration)
-    {
-        var settings = new KeyRefreshSettings(
-            configuration.GetValue($"{AuthenticationSetup.SectionName}:KeyRefreshInterval", DefaultRefreshInterval),
-            configuration.GetValue($"{AuthenticationSetup.SectionName}:KeyRefreshMinimumInterval", DefaultMinimumInterval));
-        // A second is the least that keeps a flood of tokens naming unknown keys from becoming a flood at the provider;
-        // a day the most that still lets a withdrawn key die the same day.
-        if (settings.MinimumInterval < TimeSpan.FromSeconds(1) || settings.MinimumInterval > settings.RefreshInterval
-            || settings.RefreshInterval > TimeSpan.FromDays(1))
-        {
-            throw new InvalidOperationException(
-                $"{AuthenticationSetup.SectionName}:KeyRefreshMinimumInterval ({settings.MinimumInterval}) must be at least 1 s and at most " +
-                $"{AuthenticationSetup.SectionName}:KeyRefreshInterval ({settings.RefreshInterval}), which must be at most 1 day.");
-        }
-
-        return settings;
-    }
-}
+internal sealed record KeyRefreshSettings(TimeSpan RefreshInterval, TimeSpan MinimumInterval);

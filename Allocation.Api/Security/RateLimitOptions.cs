@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Allocation.Api.Security;
 
 /// <summary>
@@ -14,6 +16,32 @@ public sealed class RateLimitOptions
 
     /// <summary>GET and HEAD of the resources (not health, Swagger or metrics, which are not limited).</summary>
     public RateLimitBucket Read { get; set; } = new() { PermitLimit = 40_000, Window = TimeSpan.FromSeconds(1) };
+
+    /// <summary>Every setting out of range, each named by its key, refuses the start (ValidateOnStart).</summary>
+    internal sealed class Validator : IValidateOptions<RateLimitOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RateLimitOptions options)
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            var failures = new List<string>();
+            void RequireBucket(RateLimitBucket bucket, string key)
+            {
+                if (bucket.PermitLimit < 1)
+                {
+                    failures.Add($"{SectionName}:{key}:{nameof(RateLimitBucket.PermitLimit)} must be at least 1.");
+                }
+
+                if (bucket.Window <= TimeSpan.Zero)
+                {
+                    failures.Add($"{SectionName}:{key}:{nameof(RateLimitBucket.Window)} must be positive.");
+                }
+            }
+
+            RequireBucket(options.Write, nameof(Write));
+            RequireBucket(options.Read, nameof(Read));
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
 }
 
 /// <summary>

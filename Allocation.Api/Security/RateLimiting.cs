@@ -5,6 +5,7 @@ using System.Threading.RateLimiting;
 using Allocation.Api.Errors;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace Allocation.Api.Security;
 
@@ -15,12 +16,15 @@ internal static class RateLimiting
 
     public static IServiceCollection AddAllocationRateLimiting(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        var write = BucketOptions(options.Write, "Write");
-        var read = BucketOptions(options.Read, "Read");
-
-        services.AddRateLimiter(limiter =>
+        // Bound once and validated as the host starts (ValidateOnStart); the limiter reads the validated settings.
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptions.Validator>();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((limiter, limits) =>
         {
+            var options = limits.Value;
+            var write = BucketOptions(options.Write);
+            var read = BucketOptions(options.Read);
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.AddPolicy(PolicyName, context =>
             {
@@ -56,15 +60,8 @@ internal static class RateLimiting
         return "address:" + (remoteAddress?.ToString() ?? "unknown");
     }
 
-    private static TokenBucketRateLimiterOptions BucketOptions(RateLimitBucket bucket, string name)
+    private static TokenBucketRateLimiterOptions BucketOptions(RateLimitBucket bucket)
     {
-        if (bucket.PermitLimit < 1 || bucket.Window <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException(
-                $"{RateLimitOptions.SectionName}:{name} needs PermitLimit >= 1 and a positive Window " +
-                $"(got {bucket.PermitLimit} per {bucket.Window}).");
-        }
-
         return new TokenBucketRateLimiterOptions
         {
             TokenLimit = bucket.PermitLimit,

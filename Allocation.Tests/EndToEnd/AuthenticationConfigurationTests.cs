@@ -113,6 +113,8 @@ public class AuthenticationConfigurationTests
             audience, (bearer + "Authority", "https://login.example.com/"), ("Authentication:KeyRefreshMinimumInterval", "00:00:00.100"));
         yield return Case("A key refresh interval past a day is refused", "must be at most 1 day",
             audience, (bearer + "Authority", "https://login.example.com/"), ("Authentication:KeyRefreshInterval", "2.00:00:00"));
+        yield return Case("A negative clock skew is refused", "Authentication:ClockSkew must not be negative",
+            audience, (bearer + "Authority", "https://login.example.com/"), ("Authentication:ClockSkew", "-00:00:01"));
     }
 
     [TestCaseSource(nameof(Unusable))]

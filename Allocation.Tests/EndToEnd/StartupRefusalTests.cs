@@ -30,6 +30,30 @@ public class StartupRefusalTests
             "Idempotency:Retention");
 
     [Test]
+    public async Task A_command_consumer_setting_out_of_range_is_refused_on_one_line_with_exit_code_1() =>
+        await StartRefusal.AssertRefusedAsync(
+            Unreachable(),
+            new Dictionary<string, string> { ["Events:Commands:MaxDeliveries"] = "1", ["Database:MigrateOnStartup"] = "false" },
+            bearer: true,
+            "Events:Commands:MaxDeliveries must be between 2 and 1000.");
+
+    [Test]
+    public async Task A_rate_limit_out_of_range_is_refused_on_one_line_with_exit_code_1() =>
+        await StartRefusal.AssertRefusedAsync(
+            Unreachable(),
+            new Dictionary<string, string> { ["RateLimits:Write:PermitLimit"] = "0", ["Database:MigrateOnStartup"] = "false" },
+            bearer: true,
+            "RateLimits:Write:PermitLimit must be at least 1.");
+
+    [Test]
+    public async Task A_metrics_port_out_of_range_is_refused_on_one_line_with_exit_code_1() =>
+        await StartRefusal.AssertRefusedAsync(
+            Unreachable(),
+            new Dictionary<string, string> { ["Metrics:Port"] = "70000", ["Database:MigrateOnStartup"] = "false" },
+            bearer: true,
+            "Metrics:Port must be a TCP port (1-65535), not 70000.");
+
+    [Test]
     public async Task A_hosted_service_that_cannot_start_is_refused_on_one_line_with_exit_code_1()
     {
         var connectionString = Unreachable();

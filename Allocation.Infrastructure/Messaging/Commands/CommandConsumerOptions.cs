@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Allocation.Infrastructure.Messaging.Commands;
 
 /// <summary>
@@ -30,20 +32,27 @@ public sealed class CommandConsumerOptions
     /// <summary>The longest pause between tries; also how long consumption may lag once the broker or the database is back.</summary>
     public TimeSpan LongestRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
-    public void Validate()
+    /// <summary>Every setting out of range, each named by its key, refuses the start (ValidateOnStart), with or without a broker.</summary>
+    internal sealed class Validator : IValidateOptions<CommandConsumerOptions>
     {
-        Require(Prefetch > 0, nameof(Prefetch), "must be at least 1");
-        Require(MaxDeliveries is >= 2 and <= 1000, nameof(MaxDeliveries), "must be between 2 and 1000");
-        Require(AttemptTimeout > TimeSpan.Zero, nameof(AttemptTimeout), "must be positive");
-        Require(FirstRetryDelay > TimeSpan.Zero, nameof(FirstRetryDelay), "must be positive");
-        Require(LongestRetryDelay >= FirstRetryDelay, nameof(LongestRetryDelay), "must be at least FirstRetryDelay");
-    }
-
-    private static void Require(bool valid, string name, string rule)
-    {
-        if (!valid)
+        public ValidateOptionsResult Validate(string? name, CommandConsumerOptions options)
         {
-            throw new InvalidOperationException($"{SectionName}:{name} {rule}.");
+            ArgumentNullException.ThrowIfNull(options);
+            var failures = new List<string>();
+            void Require(bool valid, string key, string rule)
+            {
+                if (!valid)
+                {
+                    failures.Add($"{SectionName}:{key} {rule}.");
+                }
+            }
+
+            Require(options.Prefetch > 0, nameof(Prefetch), "must be at least 1");
+            Require(options.MaxDeliveries is >= 2 and <= 1000, nameof(MaxDeliveries), "must be between 2 and 1000");
+            Require(options.AttemptTimeout > TimeSpan.Zero, nameof(AttemptTimeout), "must be positive");
+            Require(options.FirstRetryDelay > TimeSpan.Zero, nameof(FirstRetryDelay), "must be positive");
+            Require(options.LongestRetryDelay >= options.FirstRetryDelay, nameof(LongestRetryDelay), $"must be at least {SectionName}:{nameof(FirstRetryDelay)}");
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }
 }

@@ -1,6 +1,7 @@
 using Allocation.Infrastructure.Messaging.Commands;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,16 +19,19 @@ public static class CommandConsumerRegistration
     public static IServiceCollection AddCommandConsumer(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = configuration.GetSection(CommandConsumerOptions.SectionName).Get<CommandConsumerOptions>() ?? new CommandConsumerOptions();
-        options.Validate();
-        if (!options.Enabled
+        var section = configuration.GetSection(CommandConsumerOptions.SectionName);
+        // Bound and validated as the host starts (ValidateOnStart) even when the consumer does not run,
+        // so a bad setting is found before the broker is configured, not after.
+        services.AddOptions<CommandConsumerOptions>().Bind(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CommandConsumerOptions>, CommandConsumerOptions.Validator>());
+        // Whether it runs decides what is registered, so it is read here; the other settings are read from IOptions.
+        if (!section.GetValue(nameof(CommandConsumerOptions.Enabled), defaultValue: true)
             || configuration.GetConnectionString("Broker") is not { Length: > 0 } configured
             || !Uri.TryCreate(configured, UriKind.Absolute, out var broker))
         {
             return services;
         }
 
-        services.AddSingleton(Options.Create(options));
         services.AddMetrics();
         services.AddSingleton(sp => new CommandTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<CommandConsumerState>();
