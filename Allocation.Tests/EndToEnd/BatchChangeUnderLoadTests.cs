@@ -17,31 +17,18 @@ namespace Allocation.Tests.EndToEnd;
 [NonParallelizable]
 public class BatchChangeUnderLoadTests
 {
-    private readonly List<ApiProcess> _instances = [];
-    private TestDatabase _database = null!;
-    private Store _store = null!;
+    private ApiFleet _fleet = null!;
 
     [OneTimeSetUp]
     public async Task StartThreeInstances()
     {
-        _database = await TestDatabase.CreateAsync(privateCluster: true);
-        _store = new Store(_database);
-        _instances.AddRange(await ApiProcess.StartManyAsync(3, _database.ServiceConnectionString));
+        _fleet = await ApiFleet.StartAsync(3);
     }
 
     [OneTimeTearDown]
-    public async Task StopThem()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
+    public async Task StopThem() => await _fleet.DisposeAsync();
 
-        await _store.DisposeAsync();
-        await _database.DisposeAsync();
-    }
-
-    private HttpClient Instance(int i) => _instances[i % _instances.Count].Client;
+    private HttpClient Instance(int i) => _fleet.Instance(i);
 
     [Test]
     public async Task Twenty_patches_of_a_batch_with_3000_lines_all_answer_200_while_six_clients_allocate_across_three_instances()
@@ -52,7 +39,7 @@ public class BatchChangeUnderLoadTests
         var (sku, full, room) = (Unique.Sku(), Unique.BatchRef("full"), Unique.BatchRef("room"));
         await Instance(0).AddBatchAsync(full, sku, lines);
         await Instance(0).AddBatchAsync(room, sku, 1_000_000, "2030-01-01");
-        await using (var connection = await _store.OpenAsync())
+        await using (var connection = await _fleet.Store.OpenAsync())
         {
             // 3,000 one-unit lines on the warehouse batch, as that many allocations would leave them.
             await connection.ExecuteAsync(
@@ -105,8 +92,8 @@ public class BatchChangeUnderLoadTests
         answers.Should().OnlyContain(a => a.Status == 200, "a batch change takes the product's lock and cannot lose to allocations");
         allocatedDuringPatches.Should().BeGreaterThan(patches, "allocations went on while the batch changed, or the test proves nothing");
         allocationStatuses.Should().OnlyContain(s => s == 201, "the allocations lose no request either: they wait for the change and retry");
-        (await _store.ScalarAsync<int>("SELECT purchased_quantity FROM batches WHERE reference = @full", new { full })).Should().Be(quantity);
-        (await _store.ScalarAsync<long>(
+        (await _fleet.Store.ScalarAsync<int>("SELECT purchased_quantity FROM batches WHERE reference = @full", new { full })).Should().Be(quantity);
+        (await _fleet.Store.ScalarAsync<long>(
             """
             SELECT count(*) FROM batches b WHERE b.sku = @sku AND (b.allocated_quantity > b.purchased_quantity OR b.allocated_quantity <>
               (SELECT coalesce(sum(ol.qty), 0) FROM allocations a JOIN order_lines ol ON ol.id = a.orderline_id WHERE a.batch_id = b.id))

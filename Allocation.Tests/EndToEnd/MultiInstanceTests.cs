@@ -18,35 +18,22 @@ public class MultiInstanceTests
 {
     /// <summary>ConflictRetry's event 1001: one line per retried conflict, logged at Debug.</summary>
     private const string RetryEvent = "ConflictRetry[1001]";
-    private readonly List<ApiProcess> _instances = [];
-    private TestDatabase _database = null!;
-    private Store _store = null!;
+    private ApiFleet _fleet = null!;
 
     [OneTimeSetUp]
     public async Task StartThreeInstances()
     {
-        _database = await TestDatabase.CreateAsync(privateCluster: true);
-        _store = new Store(_database);
         var settings = new Dictionary<string, string>
         {
             ["Logging:LogLevel:Allocation.Application.Common.ConflictRetry"] = "Debug",
         };
-        _instances.AddRange(await ApiProcess.StartManyAsync(3, _database.ServiceConnectionString, settings));
+        _fleet = await ApiFleet.StartAsync(3, settings);
     }
 
     [OneTimeTearDown]
-    public async Task StopThem()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
+    public async Task StopThem() => await _fleet.DisposeAsync();
 
-        await _store.DisposeAsync();
-        await _database.DisposeAsync();
-    }
-
-    private HttpClient Instance(int i) => _instances[i % _instances.Count].Client;
+    private HttpClient Instance(int i) => _fleet.Instance(i);
 
     private Task AddBatchAsync(string reference, string sku, int quantity, string? eta) =>
         Instance(0).AddBatchAsync(reference, sku, quantity, eta);
@@ -64,7 +51,7 @@ public class MultiInstanceTests
             await AddBatchAsync(Unique.BatchRef("ship"), sku, 100, "2030-01-01");
         }
 
-        var retriesBefore = _instances.Sum(i => i.CountOutputLines(RetryEvent));
+        var retriesBefore = _fleet.Instances.Sum(i => i.CountOutputLines(RetryEvent));
         var statuses = new ConcurrentBag<int>();
         var allocated = new ConcurrentBag<(string OrderId, string Sku, string BatchRef)>();
         var next = -1;
@@ -87,11 +74,11 @@ public class MultiInstanceTests
         })));
         clock.Stop();
         await Task.Delay(200); // let the last log lines arrive
-        var retries = _instances.Sum(i => i.CountOutputLines(RetryEvent)) - retriesBefore;
+        var retries = _fleet.Instances.Sum(i => i.CountOutputLines(RetryEvent)) - retriesBefore;
 
         var counts = statuses.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
         TestContext.Progress.WriteLine(
-            $"stress: {requests} allocations, {_instances.Count} instances, {clients} clients, {clock.Elapsed.TotalSeconds:F1} s: " +
+            $"stress: {requests} allocations, {_fleet.Instances.Count} instances, {clients} clients, {clock.Elapsed.TotalSeconds:F1} s: " +
             string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")) + $", conflict retries={retries}");
 
         statuses.Should().HaveCount(requests);
@@ -100,10 +87,10 @@ public class MultiInstanceTests
         counts.GetValueOrDefault(400).Should().BeGreaterThan(0, "demand was sized to exceed the stock");
         retries.Should().BeGreaterThan(0, "the instances must have raced on a product, or the test did not exercise the race");
 
-        (await _store.ScalarAsync<long>(
+        (await _fleet.Store.ScalarAsync<long>(
             "SELECT count(*) FROM batches WHERE sku = ANY(@skus) AND allocated_quantity > purchased_quantity", new { skus }))
             .Should().Be(0);
-        (await _store.ScalarAsync<long>(
+        (await _fleet.Store.ScalarAsync<long>(
             """
             SELECT count(*) FROM batches b WHERE b.sku = ANY(@skus) AND b.allocated_quantity <>
               (SELECT coalesce(sum(ol.qty), 0) FROM allocations a JOIN order_lines ol ON ol.id = a.orderline_id WHERE a.batch_id = b.id)
@@ -143,8 +130,8 @@ public class MultiInstanceTests
 
         sequentialAnswers.Should().AllBe(first, "the first batch was still free, and a repeat must not move to the second");
         concurrentAnswers.Should().AllBe(second);
-        (await _store.ScalarAsync<long>("SELECT coalesce(sum(qty), 0) FROM order_lines WHERE sku = @sku", new { sku })).Should().Be(8);
-        (await _store.ScalarAsync<long>("SELECT sum(allocated_quantity) FROM batches WHERE sku = @sku", new { sku })).Should().Be(8);
+        (await _fleet.Store.ScalarAsync<long>("SELECT coalesce(sum(qty), 0) FROM order_lines WHERE sku = @sku", new { sku })).Should().Be(8);
+        (await _fleet.Store.ScalarAsync<long>("SELECT sum(allocated_quantity) FROM batches WHERE sku = @sku", new { sku })).Should().Be(8);
 
         using var changed = await Instance(1).PostAsJsonAsync("/allocate", sequential with { qty = 3 });
         var problem = await changed.ShouldBeProblemAsync(HttpStatusCode.Conflict);

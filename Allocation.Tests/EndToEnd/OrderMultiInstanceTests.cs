@@ -18,33 +18,20 @@ public class OrderMultiInstanceTests
 {
     /// <summary>ConflictRetry's event 1001: one line per retried conflict, logged at Debug.</summary>
     private const string RetryEvent = "ConflictRetry[1001]";
-    private readonly List<ApiProcess> _instances = [];
-    private TestDatabase _database = null!;
-    private Store _store = null!;
+    private ApiFleet _fleet = null!;
 
     [OneTimeSetUp]
     public async Task StartTwoInstances()
     {
-        _database = await TestDatabase.CreateAsync(privateCluster: true);
-        _store = new Store(_database);
         var settings = new Dictionary<string, string>
         {
             ["Logging:LogLevel:Allocation.Application.Common.ConflictRetry"] = "Debug",
         };
-        _instances.AddRange(await ApiProcess.StartManyAsync(2, _database.ServiceConnectionString, settings));
+        _fleet = await ApiFleet.StartAsync(2, settings);
     }
 
     [OneTimeTearDown]
-    public async Task StopThem()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-
-        await _store.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task StopThem() => await _fleet.DisposeAsync();
 
     private sealed record Answer(string OrderId, (string Sku, int Qty)[] Lines, int Status, string Body);
 
@@ -57,11 +44,11 @@ public class OrderMultiInstanceTests
         var skus = Enumerable.Range(0, 5).Select(i => $"{stem}-{i}").ToArray();
         foreach (var sku in skus)
         {
-            await _instances[0].Client.AddBatchAsync(Unique.BatchRef("wh"), sku, 25, null);
-            await _instances[0].Client.AddBatchAsync(Unique.BatchRef("ship"), sku, 25, "2030-01-01");
+            await _fleet.Instances[0].Client.AddBatchAsync(Unique.BatchRef("wh"), sku, 25, null);
+            await _fleet.Instances[0].Client.AddBatchAsync(Unique.BatchRef("ship"), sku, 25, "2030-01-01");
         }
 
-        var retriesBefore = _instances.Sum(i => i.CountOutputLines(RetryEvent));
+        var retriesBefore = _fleet.Instances.Sum(i => i.CountOutputLines(RetryEvent));
         var answers = new ConcurrentBag<Answer>();
         var repeats = new ConcurrentBag<(Answer First, int Status, string Body)>();
         var next = -1;
@@ -76,24 +63,24 @@ public class OrderMultiInstanceTests
                 var lines = skus.OrderBy(_ => random.Next()).Take(random.Next(1, 5)).Select(s => (s, random.Next(1, 5))).ToArray();
                 var body = new { lines = lines.Select(l => new { sku = l.Item1, qty = l.Item2 }) };
                 var path = new Uri($"/orders/{orderId}/allocation", UriKind.Relative);
-                using var response = await _instances[n % 2].Client.PostAsJsonAsync(path, body);
+                using var response = await _fleet.Instances[n % 2].Client.PostAsJsonAsync(path, body);
                 var answer = new Answer(orderId, lines, (int)response.StatusCode, await response.Content.ReadAsStringAsync());
                 answers.Add(answer);
                 if (n % 8 == 0)
                 {
                     // The same order again, lines reversed, on the other instance: the same answer.
                     var reversed = new { lines = lines.Reverse().Select(l => new { sku = l.Item1, qty = l.Item2 }) };
-                    using var again = await _instances[(n + 1) % 2].Client.PostAsJsonAsync(path, reversed);
+                    using var again = await _fleet.Instances[(n + 1) % 2].Client.PostAsJsonAsync(path, reversed);
                     repeats.Add((answer, (int)again.StatusCode, await again.Content.ReadAsStringAsync()));
                 }
             }
         })));
         clock.Stop();
         await Task.Delay(200); // let the last log lines arrive
-        var retries = _instances.Sum(i => i.CountOutputLines(RetryEvent)) - retriesBefore;
+        var retries = _fleet.Instances.Sum(i => i.CountOutputLines(RetryEvent)) - retriesBefore;
         var counts = answers.GroupBy(a => a.Status).ToDictionary(g => g.Key, g => g.Count());
         TestContext.Progress.WriteLine(
-            $"orders: {orders} orders of 1-4 lines on {skus.Length} SKUs, {_instances.Count} instances, {clients} clients, " +
+            $"orders: {orders} orders of 1-4 lines on {skus.Length} SKUs, {_fleet.Instances.Count} instances, {clients} clients, " +
             $"{clock.Elapsed.TotalSeconds:F1} s: " + string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")) +
             $", conflict retries={retries}");
 
@@ -113,22 +100,22 @@ public class OrderMultiInstanceTests
             (status, body).Should().Be((201, first.Body), "a repeat of an allocated order answers the same");
         }
 
-        (await _store.ScalarAsync<long>(
+        (await _fleet.Store.ScalarAsync<long>(
             "SELECT count(*) FROM batches WHERE sku = ANY(@skus) AND allocated_quantity > purchased_quantity", new { skus }))
             .Should().Be(0, "never oversold");
-        (await _store.ScalarAsync<long>(
+        (await _fleet.Store.ScalarAsync<long>(
             """
             SELECT count(*) FROM batches b WHERE b.sku = ANY(@skus) AND b.allocated_quantity <>
               (SELECT coalesce(sum(ol.qty), 0) FROM allocations a JOIN order_lines ol ON ol.id = a.orderline_id WHERE a.batch_id = b.id)
             """, new { skus })).Should().Be(0, "running totals equal their lines");
 
-        var stored = (await _store.QueryAsync<(string OrderId, string Sku, int Qty, string BatchRef)>(
+        var stored = (await _fleet.Store.QueryAsync<(string OrderId, string Sku, int Qty, string BatchRef)>(
             """
             SELECT ol.orderid, ol.sku, ol.qty, b.reference FROM order_lines ol
             JOIN allocations a ON a.orderline_id = ol.id JOIN batches b ON b.id = a.batch_id
             WHERE ol.sku = ANY(@skus)
             """, new { skus })).ToLookup(l => l.OrderId, l => (l.Sku, l.Qty, l.BatchRef));
-        var orderEvents = (await _store.QueryAsync<(string OrderId, string Type)>(
+        var orderEvents = (await _fleet.Store.QueryAsync<(string OrderId, string Type)>(
             "SELECT data->>'orderid', type FROM outbox WHERE type LIKE 'allocation.order.%' AND data->>'orderid' = ANY(@ids)",
             new { ids = byOrder.Keys.ToArray() })).ToLookup(e => e.OrderId, e => e.Type);
         stored.Select(g => g.Key).Should().BeSubsetOf(byOrder.Keys, "no line was stored for an order nobody asked for");
