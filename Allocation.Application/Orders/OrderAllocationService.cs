@@ -10,7 +10,13 @@ namespace Allocation.Application.Orders;
 /// SKUs lock their products in the same order; a conflict on any of them runs the whole order again.
 /// Serves the REST resource and the broker command alike: nothing here knows about either.
 /// </summary>
-public sealed class OrderAllocationService(ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry)
+/// <param name="writes">The one way to write products.</param>
+/// <param name="readModel">What the order holds.</param>
+/// <param name="retry">Retries of reads and writes.</param>
+/// <param name="metrics">Counts each whole-order allocate once, by how it ended.</param>
+/// <param name="request">The request's Idempotency-Key (the same scoped one <paramref name="writes"/> holds): says whether the answer was a replay.</param>
+public sealed class OrderAllocationService(
+    ProductWrites writes, IAllocationReadModel readModel, ConflictRetry retry, AllocationMetrics? metrics = null, IdempotentRequest? request = null)
 {
     /// <summary>
     /// Allocates every line of the order, or none of them. Lines the order already holds with the same
@@ -26,8 +32,31 @@ public sealed class OrderAllocationService(ProductWrites writes, IAllocationRead
     {
         if (OrderRules.Problem(orderId, lines) is { } problem)
         {
+            // Bad input, not an outcome (as for single allocations): the 400s are in the request metrics.
             throw new InvalidOrder(problem);
         }
+
+        // Counted once the order's outcome is final, never per attempt: an attempt that lost a race is retried.
+        try
+        {
+            var result = await DecideOrderAsync(orderId, lines, cancellationToken);
+            metrics?.Order(
+                request is { Replayed: true } ? OrderOutcome.Replayed
+                : !result.IsAllocated ? OrderOutcome.OutOfStock
+                : result.Repeated ? OrderOutcome.Repeated
+                : OrderOutcome.Allocated);
+            return result;
+        }
+        catch (Exception refusal) when (metrics is not null && OutcomeOf(refusal) is { } outcome)
+        {
+            metrics.Order(outcome);
+            throw;
+        }
+    }
+
+    private async Task<OrderAllocationResult> DecideOrderAsync(
+        string orderId, IReadOnlyCollection<RequestedLine> lines, CancellationToken cancellationToken)
+    {
 
         var requested = lines.Select(l => new OrderLine(orderId, l.Sku, l.Quantity)).ToList();
         // What the order holds under SKUs the request may not name: their products are loaded too, so
@@ -83,6 +112,14 @@ public sealed class OrderAllocationService(ProductWrites writes, IAllocationRead
             },
             cancellationToken);
     }
+
+    private static OrderOutcome? OutcomeOf(Exception refusal) => refusal switch
+    {
+        InvalidSkus => OrderOutcome.InvalidSku,
+        ConflictingOrder => OrderOutcome.ConflictingOrder,
+        ConcurrencyConflict => OrderOutcome.ConflictGaveUp,
+        _ => null,
+    };
 
     private static List<string> SkuOrder(IEnumerable<string> skus) =>
         [.. skus.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];

@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using Allocation.Application;
 using Allocation.Application.Allocations;
 using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
+using Allocation.Application.Orders;
 using Allocation.Domain;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -81,12 +83,82 @@ public sealed class AllocationMetricsTests
         _recorded.Count(r => r.Instrument == "allocation.conflict_retries").Should().Be(2, "three attempts are two retries");
     }
 
-    private List<string?> Outcomes()
+    [Test]
+    public async Task Each_whole_order_allocate_counts_once_by_how_it_ended()
+    {
+        var store = FakeStore.With(new Batch("chairs", "CHAIR", 10, eta: null), new Batch("lamps", "LAMP", 2, eta: null));
+        var uows = new FakeUnitOfWorkFactory(store);
+
+        await Orders(uows, store).AllocateOrderAsync("o1", [new("CHAIR", 3), new("LAMP", 1)], None);
+        await Orders(uows, store).AllocateOrderAsync("o1", [new("CHAIR", 3), new("LAMP", 1)], None);
+        await Orders(uows, store).AllocateOrderAsync("o2", [new("CHAIR", 1), new("LAMP", 2)], None);
+        await FluentActions.Awaiting(() => Orders(uows, store).AllocateOrderAsync("o3", [new("CHAIR", 1), new("NO-SUCH-SKU", 1)], None))
+            .Should().ThrowAsync<InvalidSkus>();
+        await FluentActions.Awaiting(() => Orders(uows, store).AllocateOrderAsync("o1", [new("CHAIR", 3)], None))
+            .Should().ThrowAsync<ConflictingOrder>();
+
+        OrderOutcomes().Should().Equal("allocated", "repeated", "out_of_stock", "invalid_sku", "conflicting_order");
+        Outcomes().Should().BeEmpty("a whole order is not counted as single allocations");
+    }
+
+    [Test]
+    public async Task A_whole_order_answered_from_its_idempotency_key_counts_as_replayed()
+    {
+        var store = FakeStore.With(new Batch("chairs", "CHAIR", 10, eta: null));
+        var uows = new FakeUnitOfWorkFactory(store);
+
+        await Orders(uows, store, Keyed("k1")).AllocateOrderAsync("o1", [new("CHAIR", 3)], None);
+        var replay = await Orders(uows, store, Keyed("k1")).AllocateOrderAsync("o1", [new("CHAIR", 3)], None);
+
+        replay.IsAllocated.Should().BeTrue("the stored answer is given again");
+        OrderOutcomes().Should().Equal("allocated", "replayed");
+    }
+
+    [Test]
+    public async Task A_whole_order_whose_conflicts_outlive_the_retries_counts_as_gave_up()
+    {
+        var factory = UowThatAlwaysLoses();
+        var metrics = new AllocationMetrics(_meters);
+        var retry = Retry(metrics, maxAttempts: 3);
+        var orders = new OrderAllocationService(new ProductWrites(factory.Object, retry, new IdempotentRequest()), new FakeReadModel(), retry, metrics);
+
+        await FluentActions.Awaiting(() => orders.AllocateOrderAsync("o1", [new("LAMP", 1)], None)).Should().ThrowAsync<ConcurrencyConflict>();
+
+        OrderOutcomes().Should().Equal("conflict_gave_up");
+    }
+
+    private static IdempotentRequest Keyed(string key)
+    {
+        var request = new IdempotentRequest();
+        request.Use("client:order-service", key, [1, 2, 3]);
+        return request;
+    }
+
+    private List<string?> Outcomes() => Recorded("allocation.allocations");
+
+    private List<string?> OrderOutcomes() => Recorded("allocation.orders");
+
+    private List<string?> Recorded(string instrument)
     {
         lock (_recorded)
         {
-            return _recorded.Where(r => r.Instrument == "allocation.allocations").Select(r => r.Outcome).ToList();
+            return _recorded.Where(r => r.Instrument == instrument).Select(r => r.Outcome).ToList();
         }
+    }
+
+    /// <summary>The service as the host makes it: one scoped IdempotentRequest shared by the writes and the service.</summary>
+    private OrderAllocationService Orders(FakeUnitOfWorkFactory uows, FakeStore store, IdempotentRequest? request = null)
+    {
+        var metrics = new AllocationMetrics(_meters);
+        var retry = Retry(metrics);
+        request ??= new IdempotentRequest();
+        return new OrderAllocationService(new ProductWrites(uows, retry, request), new FakeStoreReadModel(store), retry, metrics, request);
+    }
+
+    private static ConflictRetry Retry(AllocationMetrics metrics, int maxAttempts = 5)
+    {
+        var options = Options.Create(new ConflictRetryOptions { MaxAttempts = maxAttempts, BaseDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero });
+        return new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance, metrics);
     }
 
     private AllocationService Service(IUnitOfWorkFactory unitsOfWork, int maxAttempts = 5)
