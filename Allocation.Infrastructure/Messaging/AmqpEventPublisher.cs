@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Allocation.Application.Events;
 using Allocation.Infrastructure.Outbox;
+using Allocation.Infrastructure.Telemetry;
 using RabbitMQ.Client;
 
 namespace Allocation.Infrastructure.Messaging;
@@ -60,7 +61,7 @@ internal class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(events);
         var channel = _channel ?? throw new InvalidOperationException("Not connected.");
-        using var publishing = RelayTelemetry.StartPublish(events.Count);
+        using var publishing = RelayTelemetry.StartPublish(events.Count, events.Select(e => e.Writer).OfType<TraceContext>());
         var publishes = new List<(long Id, Task Confirm)>(events.Count);
         foreach (var outboxEvent in events)
         {
@@ -114,7 +115,7 @@ internal class AmqpEventPublisher(Uri broker) : IAsyncDisposable
     internal static BasicProperties Properties(OutboxEvent outboxEvent, Activity? publishing = null)
     {
         var properties = CloudEventProperties(outboxEvent);
-        RelayTelemetry.Inject(publishing, properties.Headers!);
+        RelayTelemetry.Inject(outboxEvent.Writer, publishing, properties.Headers!);
         return properties;
     }
 

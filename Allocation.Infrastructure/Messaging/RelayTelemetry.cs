@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using Allocation.Infrastructure.Telemetry;
 
 namespace Allocation.Infrastructure.Messaging;
 
 /// <summary>
-/// The relay's spans: one producer span per published batch, whose W3C trace context every message
-/// of the batch carries in its <c>traceparent</c>/<c>tracestate</c> headers, so that a consumer's
-/// span joins the trace of the publish.
+/// The relay's spans: one producer span per published batch. Each message carries, in its
+/// <c>traceparent</c>/<c>tracestate</c> headers, the W3C trace context of the operation that wrote its
+/// event (the request or the command, kept in the outbox row) when it was traced, and otherwise the
+/// publish span's, so that a consumer's span joins that trace. The publish span links to the writers' contexts.
 /// </summary>
 internal static class RelayTelemetry
 {
@@ -15,9 +17,18 @@ internal static class RelayTelemetry
     private static readonly ActivitySource Source = new(Name);
 
     /// <summary>A span for publishing <paramref name="count"/> events; null when nobody listens (tracing off, or not sampled).</summary>
-    public static Activity? StartPublish(int count)
+    /// <param name="count">How many events the batch has.</param>
+    /// <param name="writers">The trace contexts kept with the batch's events: the span links to each (OpenTelemetry's batch publish).</param>
+    public static Activity? StartPublish(int count, IEnumerable<TraceContext>? writers = null)
     {
-        var activity = Source.StartActivity("publish " + AmqpEventPublisher.Exchange, ActivityKind.Producer);
+        var links = writers?
+            .Select(w => w.ToActivityContext())
+            .Where(c => c != default)
+            .Distinct()
+            .Select(c => new ActivityLink(c))
+            .ToList();
+        var activity = Source.StartActivity(
+            "publish " + AmqpEventPublisher.Exchange, ActivityKind.Producer, parentContext: default, links: links is { Count: > 0 } ? links : null);
         if (activity is { IsAllDataRequested: true })
         {
             // OpenTelemetry's messaging semantic conventions.
@@ -31,21 +42,12 @@ internal static class RelayTelemetry
         return activity;
     }
 
-    /// <summary>Puts the span's W3C trace context into the message's headers (nothing without a span).</summary>
-    public static void Inject(Activity? publishing, IDictionary<string, object?> headers)
-    {
-        if (publishing is null || publishing.IdFormat != ActivityIdFormat.W3C)
-        {
-            return;
-        }
-
-        // Activity.Id of a W3C activity is exactly the traceparent header's value.
-        headers["traceparent"] = publishing.Id;
-        if (!string.IsNullOrEmpty(publishing.TraceStateString))
-        {
-            headers["tracestate"] = publishing.TraceStateString;
-        }
-    }
+    /// <summary>
+    /// Puts into the message's headers the trace context its event was written in, else the publish span's
+    /// (nothing when there is neither).
+    /// </summary>
+    public static void Inject(TraceContext? writer, Activity? publishing, IDictionary<string, object?> headers) =>
+        (writer ?? TraceContext.Of(publishing))?.WriteTo(headers);
 
     public static void Failed(Activity? publishing, Exception failure)
     {

@@ -17,11 +17,20 @@ internal static class OutboxSql
                 ORDER BY txid, id
                 LIMIT @batchSize
                 FOR UPDATE SKIP LOCKED)
-            RETURNING id, txid, event_id, type, subject, sku_sequence, occurred_at, data)
+            RETURNING id, txid, event_id, type, subject, sku_sequence, occurred_at, data, traceparent, tracestate)
         SELECT id AS Id, event_id AS EventId, type AS Type, subject AS Subject, sku_sequence AS SkuSequence,
-               occurred_at AS OccurredAt, data::text AS Data
+               occurred_at AS OccurredAt, data::text AS Data, traceparent AS TraceParent, tracestate AS TraceState
         FROM claimed
         ORDER BY claimed.txid, claimed.id
+        """;
+
+    /// <summary>
+    /// Makes the events this transaction writes keep the W3C trace context of the operation writing them:
+    /// the outbox's traceparent and tracestate columns default to these transaction-local settings
+    /// (migration 0005), so no statement that writes events has to name them.
+    /// </summary>
+    public const string KeepTraceContext = """
+        SELECT set_config('allocation.traceparent', @TraceParent, true), set_config('allocation.tracestate', coalesce(@TraceState, ''), true)
         """;
 
     /// <summary>The broker confirmed these: never publish them again.</summary>

@@ -28,9 +28,12 @@ public static class InfrastructureTelemetry
         "db.client.operation.npgsql.executing",
     ];
 
-    /// <summary>Npgsql's command spans (only inside a traced operation, see <see cref="ConfigureDataSource"/>) and the relay's publish spans.</summary>
+    /// <summary>
+    /// Npgsql's command spans (only inside a traced operation, see <see cref="ConfigureDataSource"/>), the relay's
+    /// publish spans and the command consumer's process spans.
+    /// </summary>
     public static TracerProviderBuilder AddInfrastructureInstrumentation(this TracerProviderBuilder tracing) =>
-        tracing.AddNpgsql().AddSource(RelayTelemetry.Name);
+        tracing.AddNpgsql().AddSource(RelayTelemetry.Name, Messaging.Commands.CommandTelemetry.Name);
 
     /// <summary>Npgsql's connection-pool metrics (meter "Npgsql") and the outbox gauges (meter "Allocation.Relay").</summary>
     public static MeterProviderBuilder AddInfrastructureInstrumentation(this MeterProviderBuilder metrics) =>

@@ -54,13 +54,18 @@ internal sealed class CommandsBroker : IAsyncDisposable
     public Task PublishAsync(string id, string type, object data) => PublishAsync(Envelope(id, type, data), type, id);
 
     /// <summary>Publishes a body as it is (for malformed ones), persistent, and waits for the broker's confirm.</summary>
-    public async Task PublishAsync(byte[] body, string routingKey, string? messageId = null)
+    /// <param name="body">The message body.</param>
+    /// <param name="routingKey">The command type.</param>
+    /// <param name="messageId">The AMQP message-id.</param>
+    /// <param name="headers">Application headers (a sender's traceparent).</param>
+    public async Task PublishAsync(byte[] body, string routingKey, string? messageId = null, IDictionary<string, object?>? headers = null)
     {
         var properties = new BasicProperties
         {
             ContentType = "application/cloudevents+json; charset=utf-8",
             DeliveryMode = DeliveryModes.Persistent,
             MessageId = messageId,
+            Headers = headers,
         };
         await _channel.BasicPublishAsync(Exchange, routingKey, mandatory: false, properties, body);
     }

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Allocation.Application;
 using Allocation.Application.Common;
 using Allocation.Application.Idempotency;
+using Allocation.Infrastructure.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -97,9 +99,14 @@ internal sealed partial class CommandConsumer(
         }
         catch (MalformedCommand malformed)
         {
+            using var unreadable = CommandTelemetry.StartProcess(delivery.Trace, delivery.MessageId, commandType: null, delivery.Number);
             await DeadLetterAsync(session, delivery, "malformed", delivery.MessageId, malformed.Message, stoppingToken);
             return;
         }
+
+        // Handled in the sender's trace: the context in the message's headers (as the relay writes it), else
+        // the envelope's distributed-tracing extension. Its events are written, and later published, in it too.
+        using var span = CommandTelemetry.StartProcess(delivery.Trace ?? command.Trace, command.Id, command.Type, delivery.Number);
 
         var transient = new Backoff(_options.FirstRetryDelay, _options.LongestRetryDelay);
         while (true)
@@ -149,6 +156,7 @@ internal sealed partial class CommandConsumer(
             // Only now: its effect or its rejection, and its inbox record, have committed.
             await session.Channel.BasicAckAsync(delivery.Tag, multiple: false, stoppingToken);
             telemetry.Handled(outcome);
+            CommandTelemetry.Ended(span, CommandTelemetry.OutcomeName(outcome));
             if (outcome == CommandOutcome.Rejected)
             {
                 LogRejected(logger, command.Id, command.Type);
@@ -186,6 +194,7 @@ internal sealed partial class CommandConsumer(
         await Task.Delay(pause, stoppingToken);
         session.ThrowIfClosed();
         await session.Channel.BasicNackAsync(delivery.Tag, multiple: false, requeue: true, stoppingToken);
+        CommandTelemetry.Ended(Activity.Current, "returned", failed: true);
     }
 
     private async Task DeadLetterAsync(
@@ -194,6 +203,7 @@ internal sealed partial class CommandConsumer(
         session.ThrowIfClosed();
         await session.Channel.BasicRejectAsync(delivery.Tag, requeue: false, stoppingToken);
         telemetry.DeadLettered(reason);
+        CommandTelemetry.Ended(Activity.Current, "dead_lettered_" + reason, failed: true);
         LogDeadLettered(logger, CommandTopology.DeadLetterQueue, commandId ?? "(none)", reason, delivery.Number, detail);
     }
 
@@ -252,7 +262,8 @@ internal sealed partial class CommandConsumer(
     /// <param name="Body">The message body.</param>
     /// <param name="Number">Which delivery of the message this is (1 for the first).</param>
     /// <param name="MessageId">The AMQP message-id, for the log line of a command whose own id cannot be read.</param>
-    private sealed record Delivery(ulong Tag, byte[] Body, int Number, string? MessageId);
+    /// <param name="Trace">The sender's W3C trace context from the message's headers; null when it sent none or a malformed one.</param>
+    private sealed record Delivery(ulong Tag, byte[] Body, int Number, string? MessageId, TraceContext? Trace);
 
     /// <summary>
     /// A connection and a channel consuming the queue; deliveries arrive in <see cref="Deliveries"/>,
@@ -295,7 +306,11 @@ internal sealed partial class CommandConsumer(
                 consumer.ReceivedAsync += (_, e) =>
                 {
                     session._deliveries.Writer.TryWrite(new Delivery(
-                        e.DeliveryTag, e.Body.ToArray(), CommandTopology.DeliveryNumber(e.BasicProperties), e.BasicProperties.MessageId));
+                        e.DeliveryTag,
+                        e.Body.ToArray(),
+                        CommandTopology.DeliveryNumber(e.BasicProperties),
+                        e.BasicProperties.MessageId,
+                        TraceContext.ReadFrom(e.BasicProperties.Headers)));
                     return Task.CompletedTask;
                 };
                 consumer.UnregisteredAsync += (_, _) => session.Closed("the broker cancelled the consumer");

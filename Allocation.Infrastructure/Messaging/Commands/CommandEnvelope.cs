@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Allocation.Application;
+using Allocation.Infrastructure.Telemetry;
 
 namespace Allocation.Infrastructure.Messaging.Commands;
 
@@ -18,6 +19,13 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// <param name="Fingerprint">SHA-256 of the type and the data (compact JSON): the same id must always come with the same command.</param>
 internal sealed record CommandEnvelope(string Id, string Type, DateTimeOffset Time, JsonElement Data, byte[] Fingerprint)
 {
+    /// <summary>
+    /// The sender's W3C trace context from the envelope's CloudEvents distributed-tracing extension
+    /// (<c>traceparent</c>, <c>tracestate</c>); null when absent or malformed, which never makes a command malformed.
+    /// Not part of the fingerprint: a resend in another trace is the same command.
+    /// </summary>
+    public TraceContext? Trace { get; init; }
+
     /// <summary>
     /// Longest command id: rejections are published with subject <c>commands/{id}</c>, which must fit the
     /// outbox's 255 characters.
@@ -78,7 +86,10 @@ internal sealed record CommandEnvelope(string Id, string Type, DateTimeOffset Ti
                 throw new MalformedCommand("data must be a JSON object");
             }
 
-            return new CommandEnvelope(id, type, time, data.Clone(), FingerprintOf(type, data));
+            return new CommandEnvelope(id, type, time, data.Clone(), FingerprintOf(type, data))
+            {
+                Trace = TraceContext.Parse(Text(root, TraceContext.TraceParentName), Text(root, TraceContext.TraceStateName)),
+            };
         }
     }
 

@@ -2,7 +2,9 @@ using System.Text;
 using System.Text.Json;
 using Allocation.Application;
 using Allocation.Application.Idempotency;
+using Allocation.Infrastructure.Outbox;
 using Allocation.Infrastructure.Persistence;
+using Allocation.Infrastructure.Telemetry;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -112,6 +114,13 @@ internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOpt
                         Same(command, stored.Fingerprint);
                         return false;
                     }
+                }
+
+                if (TraceContext.OfTracedCurrent() is { } writer)
+                {
+                    // The rejection event continues the command's trace, as its effect's events would have.
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        OutboxSql.KeepTraceContext, new { writer.TraceParent, writer.TraceState }, transaction, cancellationToken: token));
                 }
 
                 var answer = JsonSerializer.Serialize(new { rejected = reason });
