@@ -97,8 +97,8 @@ public class CommandTraceTests
         process.TraceId.Should().Be(sender.TraceId);
         process.ParentSpanId.Should().Be(sender.SpanId, "the sender's span is the consumer span's parent");
         var published = await PublishedAsync("allocation.order.allocated", orderId);
-        published.Headers["traceparent"].Should().Be($"00-{sender.TraceId}-{process.SpanId}-01", "the event continues the command's trace");
-        published.Headers["tracestate"].Should().Be("sender=1");
+        published.Headers.Should().Contain("traceparent", $"00-{sender.TraceId}-{process.SpanId}-01", "the event continues the command's trace")
+            .And.Contain("tracestate", "sender=1");
     }
 
     [Test]
@@ -122,7 +122,7 @@ public class CommandTraceTests
         process.TraceId.Should().Be(sender.TraceId);
         process.ParentSpanId.Should().Be(sender.SpanId);
         var rejection = await PublishedAsync(CommandInbox.RejectedEventType, orderId);
-        rejection.Headers["traceparent"].Should().Be($"00-{sender.TraceId}-{process.SpanId}-01");
+        rejection.Headers.Should().Contain("traceparent", $"00-{sender.TraceId}-{process.SpanId}-01", "the rejection continues the command's trace");
     }
 
     [Test]
@@ -138,7 +138,7 @@ public class CommandTraceTests
         var process = await ProcessSpanAsync(orderId);
         process.ParentSpanId.Should().Be(default(ActivitySpanId), "a new root");
         var published = await PublishedAsync("allocation.order.allocated", orderId);
-        published.Headers["traceparent"].Should().Be($"00-{process.TraceId}-{process.SpanId}-01");
+        published.Headers.Should().Contain("traceparent", $"00-{process.TraceId}-{process.SpanId}-01", "the event continues the consumer's new trace");
         (await _sender.DrainDeadLettersAsync()).Should().NotContain(body => body.Contains(orderId, StringComparison.Ordinal));
     }
 

@@ -62,6 +62,37 @@ public class MetricsEndpointTests
     }
 
     [Test]
+    public async Task Counts_whole_orders_by_outcome()
+    {
+        var (chairs, lamps) = (Unique.Sku("metrics"), Unique.Sku("metrics"));
+        await Client.AddBatchAsync(Unique.BatchRef(), chairs, 10);
+        await Client.AddBatchAsync(Unique.BatchRef(), lamps, 2);
+        var before = await ScrapeAsync();
+        var (order, keyed) = (Unique.OrderId(), Unique.OrderId());
+
+        (await AllocateOrderAsync(order, (chairs, 3), (lamps, 1))).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await AllocateOrderAsync(order, (chairs, 3), (lamps, 1))).IsSuccessStatusCode.Should().BeTrue();
+        (await AllocateOrderAsync(order, (chairs, 3))).StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await AllocateOrderAsync(Unique.OrderId(), (chairs, 1), (lamps, 2))).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await AllocateOrderAsync(Unique.OrderId(), (chairs, 1), (Unique.Sku("none"), 1))).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var key = Guid.NewGuid().ToString();
+        (await AllocateOrderAsync(keyed, key, (chairs, 1))).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await AllocateOrderAsync(keyed, key, (chairs, 1))).StatusCode.Should().Be(HttpStatusCode.Created);
+
+        var after = await ScrapeAsync();
+        double Increase(string outcome) =>
+            (PrometheusText.Value(after, "allocation_orders_total", ("outcome", outcome)) ?? 0)
+            - (PrometheusText.Value(before, "allocation_orders_total", ("outcome", outcome)) ?? 0);
+        Increase("allocated").Should().Be(2);
+        Increase("repeated").Should().Be(1);
+        Increase("replayed").Should().Be(1);
+        Increase("conflicting_order").Should().Be(1);
+        Increase("out_of_stock").Should().Be(1);
+        Increase("invalid_sku").Should().Be(1);
+        Increase("conflict_gave_up").Should().Be(0);
+    }
+
+    [Test]
     public async Task Has_request_durations_per_route_and_the_database_pool()
     {
         var sku = Unique.Sku("route");
@@ -124,6 +155,23 @@ public class MetricsEndpointTests
         (await Client.GetStringAsync(new Uri("/health", UriKind.Relative))).Should().Be("""{"status":"Degraded"}""");
         using var post = await Client.PostJsonAsync("/health/ready", new { });
         post.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+    }
+
+    private Task<HttpResponseMessage> AllocateOrderAsync(string orderId, params (string Sku, int Qty)[] lines) =>
+        AllocateOrderAsync(orderId, idempotencyKey: null, lines);
+
+    private async Task<HttpResponseMessage> AllocateOrderAsync(string orderId, string? idempotencyKey, params (string Sku, int Qty)[] lines)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/orders/{Uri.EscapeDataString(orderId)}/allocation", UriKind.Relative))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { lines = lines.Select(l => new { sku = l.Sku, qty = l.Qty }) }),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await Client.SendAsync(request);
     }
 
     private async Task<string> ScrapeAsync()
