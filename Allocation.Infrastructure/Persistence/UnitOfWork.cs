@@ -140,7 +140,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
 
         var command = new CommandDefinition(
-            withCommit ? statement.Text + ProductSql.AndCommit : statement.Text, parameters, _transaction, cancellationToken: cancellationToken);
+            withCommit ? ProductSql.WithCommit(statement.Text) : statement.Text, parameters, _transaction, cancellationToken: cancellationToken);
         int? rows;
         try
         {
