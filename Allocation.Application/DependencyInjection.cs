@@ -15,7 +15,7 @@ public static class DependencyInjection
         services.AddSingleton<SkuWriteGate>();
         services.AddSingleton<ConflictRetry>();
         services.AddScoped<Idempotency.IdempotentRequest>();
-        services.AddScoped<Idempotency.ProductWrites>();
+        services.AddScoped<ProductWrites>();
         services.AddScoped<BatchService>();
         services.AddScoped<AllocationService>();
         services.AddScoped<Orders.OrderAllocationService>();

@@ -1,5 +1,4 @@
 using Allocation.Application.Common;
-using Allocation.Application.Idempotency;
 using Allocation.Domain;
 
 namespace Allocation.Application.Batches;

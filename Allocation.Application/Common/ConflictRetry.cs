@@ -25,7 +25,16 @@ public sealed partial class ConflictRetry(
 
     private readonly ConflictRetryOptions _options = options.Value;
 
-    /// <param name="sku">The SKU written: writes of one SKU take turns.</param>
+    /// <summary>
+    /// Runs a write of one SKU or several (a whole order) as one: it takes the turn of every SKU, in SKU
+    /// order (ordinal), so two writes sharing SKUs never hold one turn each while waiting for the other's,
+    /// and a conflict on any of them runs the whole attempt again.
+    /// </summary>
+    /// <param name="skus">
+    /// The SKUs written: writes of one SKU take turns (repeats are ignored). None for a write that finds
+    /// it has nothing to change but must still answer as a keyed request's first answer did: it queues
+    /// behind nobody.
+    /// </param>
     /// <param name="attempt">The whole use case, from its first read to its commit, on a fresh unit of work.</param>
     /// <param name="cancellationToken">The request's deadline.</param>
     /// <param name="safeToRepeat">
@@ -34,26 +43,8 @@ public sealed partial class ConflictRetry(
     /// COMMIT is waited out like any other failover, instead of answering 503.
     /// </param>
     /// <exception cref="ConcurrencyConflict">
-    /// The SKU stayed contended for the whole budget: too many writers queued, or every attempt lost.
+    /// One of the SKUs stayed contended for the whole budget: too many writers queued, or every attempt lost.
     /// </exception>
-    /// <exception cref="StoreUnavailable">The database stayed away for the failover wait, or the write's outcome is unknown.</exception>
-    public Task<T> ExecuteAsync<T>(
-        string sku, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false) =>
-        ExecuteAsync([sku], attempt, cancellationToken, safeToRepeat);
-
-    /// <summary>
-    /// Runs a write of several SKUs (a whole order) as one: it takes the turn of every SKU, in SKU order
-    /// (ordinal), so two writes sharing SKUs never hold one turn each while waiting for the other's, and
-    /// a conflict on any of them runs the whole attempt again.
-    /// </summary>
-    /// <param name="skus">
-    /// The SKUs written (repeats are ignored). None for a write that finds it has nothing to change but
-    /// must still answer as a keyed request's first answer did: it queues behind nobody.
-    /// </param>
-    /// <param name="attempt">The whole use case, from its first read to its commit, on a fresh unit of work.</param>
-    /// <param name="cancellationToken">The request's deadline.</param>
-    /// <param name="safeToRepeat">As for one SKU.</param>
-    /// <exception cref="ConcurrencyConflict">One of the SKUs stayed contended for the whole budget.</exception>
     /// <exception cref="StoreUnavailable">The database stayed away for the failover wait, or the write's outcome is unknown.</exception>
     public async Task<T> ExecuteAsync<T>(
         IReadOnlyCollection<string> skus, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken, bool safeToRepeat = false)

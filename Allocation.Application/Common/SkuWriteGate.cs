@@ -26,21 +26,14 @@ public sealed class SkuWriteGate(IOptions<ConflictRetryOptions> options)
     /// </summary>
     internal bool WaitingForDatabase => Interlocked.Read(ref _lastUnavailable) > Interlocked.Read(ref _lastDatabaseAnswer);
 
-    /// <summary>Waits for a turn to write the SKU.</summary>
-    /// <returns>The turn: report each answer from the database on it, and dispose it when the write is over.</returns>
-    /// <exception cref="ConcurrencyConflict">No turn came within <paramref name="wait"/> while writes of the SKU kept going: contention.</exception>
-    /// <exception cref="StoreUnavailable">
-    /// No turn came within <paramref name="wait"/> and no write of the SKU has started or finished for
-    /// longer than a healthy write ever takes: the database is not answering, and waiting longer is no use.
-    /// </exception>
-    public async Task<ITurn> EnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        var since = Stopwatch.GetTimestamp();
-        return await TryEnterAsync(sku, wait, cancellationToken) ?? throw NoTurn(sku, wait, since);
-    }
-
-
-    /// <returns>The turn, to dispose when the write is over; null when none came within <paramref name="wait"/>.</returns>
+    /// <summary>
+    /// Waits for a turn to write the SKU. When none comes, <see cref="ConflictRetry"/> asks
+    /// <see cref="NoTurn"/> whether that was contention or a database that is not answering.
+    /// </summary>
+    /// <returns>
+    /// The turn: report each answer from the database on it, and dispose it when the write is over;
+    /// null when none came within <paramref name="wait"/>.
+    /// </returns>
     public async Task<ITurn?> TryEnterAsync(string sku, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sku);

@@ -2,7 +2,7 @@ namespace Allocation.Application.Idempotency;
 
 /// <summary>
 /// The current request's Idempotency-Key, when it sent one (scoped: one per request). The API fills
-/// it in before the use case runs; <see cref="ProductWrites"/> stores the key with the change and
+/// it in before the use case runs; <see cref="Common.ProductWrites"/> stores the key with the change and
 /// replays the stored answer for a repeat.
 /// </summary>
 public sealed class IdempotentRequest
@@ -30,7 +30,7 @@ public sealed class IdempotentRequest
 
 /// <summary>What an earlier request with the same key left, read inside the transaction that holds the key.</summary>
 /// <param name="Fingerprint">The earlier request's fingerprint.</param>
-/// <param name="Answer">Its answer, as <see cref="ProductWrites"/> stored it.</param>
+/// <param name="Answer">Its answer, as <see cref="Common.ProductWrites"/> stored it.</param>
 public sealed record StoredAnswer(ReadOnlyMemory<byte> Fingerprint, string Answer);
 
 /// <summary>The idempotency records of one unit of work: read and written in its transaction.</summary>

@@ -202,4 +202,16 @@ internal static class ProductSql
         ;
         COMMIT
         """;
+
+    /// <summary>
+    /// The statements that can go alone, each with <see cref="AndCommit"/> appended once rather than on
+    /// every execution (the hot path's text is about 1,400 characters: a copy of it was the largest
+    /// string an allocation made). Found by reference: a statement's text is one of these constants.
+    /// </summary>
+    private static readonly Dictionary<object, string> Committed =
+        new[] { RecordEvents, AllocateLine, StoreChanges }.ToDictionary(object (text) => text, text => text + AndCommit, ReferenceEqualityComparer.Instance);
+
+    /// <summary><paramref name="statement"/> followed by <see cref="AndCommit"/>.</summary>
+    public static string WithCommit(string statement) =>
+        Committed.TryGetValue(statement, out var committed) ? committed : statement + AndCommit;
 }

@@ -132,9 +132,15 @@ internal static class StoreErrors
     private static bool IsTimeout(Exception error) => error is NpgsqlException { InnerException: TimeoutException };
 
     /// <summary>
-    /// Starts database work with the token Npgsql may use (<see cref="DriverCancellation"/>) and guards
-    /// it (<see cref="GuardAsync{T}"/>). Past the deadline nothing is started at all: above all no
-    /// COMMIT after the caller was told 504.
+    /// Starts database work with the token Npgsql may use (<see cref="DriverCancellation"/>), rethrows
+    /// its failures in the application's terms, and makes the request's deadline absolute: Npgsql
+    /// honours cancellation by sending PostgreSQL a cancel request and waiting for the server to close
+    /// it, which a hung server never does. So when <paramref name="deadline"/> fires this stops waiting
+    /// and throws <see cref="OperationCanceledException"/> (the request-timeout middleware answers it);
+    /// the operation is left to finish on its own, and whoever owns its connection must not reuse it
+    /// until it has (see <see cref="UnitOfWork"/>). Past the deadline nothing is started at all: above
+    /// all no COMMIT after the caller was told 504. (One method rather than a start and a guard: every
+    /// statement passes here, and each async layer is a state machine per statement.)
     /// </summary>
     /// <param name="dataSource">Cleared when the failure means its idle connections are stale.</param>
     /// <param name="operation">The work, given the token Npgsql may use.</param>
@@ -149,12 +155,38 @@ internal static class StoreErrors
         bool committing = false,
         Action<Task<T>>? started = null)
     {
+        ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(operation);
         deadline.ThrowIfCancellationRequested();
         using var driver = new DriverCancellation(deadline);
         var running = operation(driver.Token);
         started?.Invoke(running);
-        return await GuardAsync(dataSource, running, deadline, committing);
+        try
+        {
+            return await running.WaitAsync(deadline);
+        }
+        catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
+        {
+            var outcome = Classify(error);
+            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.BrokenConnection)
+            {
+                // The pool's other idle connections are likely gone the same way (idle_session_timeout
+                // closes them all; a restart or failover leaves them on the old server): the retry and
+                // the requests after it get fresh ones, which with several hosts and Target Session
+                // Attributes=primary also find the new primary.
+                dataSource.Clear();
+            }
+
+            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.NoWritablePrimary && dataSource is NpgsqlMultiHostDataSource hosts)
+            {
+                // Npgsql remembers each host's role for Host Recheck Seconds (10 s by default), and clearing
+                // the pool does not forget it: after a switchover it would keep the new primary marked as
+                // a standby and the old one as primary (or offline) for that long. Ask them again.
+                hosts.ClearDatabaseStates();
+            }
+
+            throw translated;
+        }
     }
 
     /// <summary>
@@ -179,47 +211,6 @@ internal static class StoreErrors
                 return await statements(connection, token);
             },
             deadline.Token);
-    }
-
-    /// <summary>
-    /// Runs database work and rethrows its failures in the application's terms, and makes the
-    /// request's deadline absolute: Npgsql honours cancellation by sending PostgreSQL a cancel
-    /// request and waiting for the server to close it, which a hung server never does. So when
-    /// <paramref name="deadline"/> fires this stops waiting and throws <see cref="OperationCanceledException"/>
-    /// (the request-timeout middleware answers it); the operation is left to finish on its own, and
-    /// whoever owns its connection must not reuse it until it has (see <see cref="UnitOfWork"/>).
-    /// </summary>
-    private static async Task<T> GuardAsync<T>(
-        NpgsqlDataSource dataSource, Task<T> operation, CancellationToken deadline, bool committing = false)
-    {
-        ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentNullException.ThrowIfNull(operation);
-        try
-        {
-            return await operation.WaitAsync(deadline);
-        }
-        catch (Exception error) when (error is not OperationCanceledException && Translate(error, committing) is { } translated)
-        {
-            var outcome = Classify(error);
-            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.BrokenConnection)
-            {
-                // The pool's other idle connections are likely gone the same way (idle_session_timeout
-                // closes them all; a restart or failover leaves them on the old server): the retry and
-                // the requests after it get fresh ones, which with several hosts and Target Session
-                // Attributes=primary also find the new primary.
-                dataSource.Clear();
-            }
-
-            if (outcome is StoreOutcome.ReadOnly or StoreOutcome.NoWritablePrimary && dataSource is NpgsqlMultiHostDataSource hosts)
-            {
-                // Npgsql remembers each host's role for Host Recheck Seconds (10 s by default), and clearing
-                // the pool does not forget it: after a switchover it would keep the new primary marked as
-                // a standby and the old one as primary (or offline) for that long. Ask them again.
-                hosts.ClearDatabaseStates();
-            }
-
-            throw translated;
-        }
     }
 
     private static string Describe(Exception error) => error switch

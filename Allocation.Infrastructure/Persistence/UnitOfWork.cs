@@ -142,8 +142,9 @@ internal sealed class UnitOfWork : IUnitOfWork
     }
 
     /// <summary>Sends one statement of the changes (and COMMIT with it when it is the only one) and checks its answer.</summary>
+    /// <returns>The rows it changed, as expected; null for a statement that answers nothing.</returns>
     /// <exception cref="ConcurrencyConflict">Another writer changed (or created) the product first.</exception>
-    private async Task ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken, bool withCommit = false)
+    private async Task<int?> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken, bool withCommit = false)
     {
         var parameters = new DynamicParameters();
         foreach (var (name, value) in statement.Parameters)
@@ -152,14 +153,14 @@ internal sealed class UnitOfWork : IUnitOfWork
         }
 
         var command = new CommandDefinition(
-            withCommit ? statement.Text + ProductSql.AndCommit : statement.Text, parameters, _transaction, cancellationToken: cancellationToken);
+            withCommit ? ProductSql.WithCommit(statement.Text) : statement.Text, parameters, _transaction, cancellationToken: cancellationToken);
         int? rows;
         try
         {
             if (statement.ExpectedRows is null)
             {
                 await _connection.ExecuteAsync(command);
-                return;
+                return null;
             }
 
             rows = await _connection.ExecuteScalarAsync<int?>(command);
@@ -180,6 +181,8 @@ internal sealed class UnitOfWork : IUnitOfWork
             throw new InvalidOperationException(
                 $"A store of changes matched {rows} rows instead of {statement.ExpectedRows}: the product was not stored as it was loaded.");
         }
+
+        return rows;
     }
 
     /// <summary>

@@ -85,6 +85,12 @@ public class BadInputTests : ApiFixture
         yield return Json("batch qty negative", """{"ref":"r","sku":"s","qty":-10,"eta":null}""", "/add_batch", field: "qty");
         yield return Json("batch qty 2^31", """{"ref":"r","sku":"s","qty":2147483648,"eta":null}""", "/add_batch", field: "qty");
 
+        // A whole order: a line's field of the wrong JSON type is named by its path, as FluentValidation names a line's invalid field.
+        yield return Json("order line qty as string", """{"lines":[{"sku":"RED-CHAIR","qty":"ten"}]}""", "/orders/o/allocation", field: "lines[0].qty");
+        yield return Json("order line sku as number", """{"lines":[{"sku":5,"qty":1}]}""", "/orders/o/allocation", field: "lines[0].sku");
+        yield return Json("order line a number", """{"lines":[7]}""", "/orders/o/allocation", field: "lines[0]");
+        yield return Json("order line unknown field", """{"lines":[{"sku":"s","qty":1,"price":3}]}""", "/orders/o/allocation", field: "lines[0].price");
+
         // Changing a batch: at least one field, each valid; a batch that does not exist.
         yield return Patch("change with no field", "{}", field: "$");
         yield return Patch("change qty negative", """{"qty":-1}""", field: "qty");

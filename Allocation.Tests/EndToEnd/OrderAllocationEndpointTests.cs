@@ -218,8 +218,6 @@ public class OrderAllocationEndpointTests : ApiFixture
     [TestCase("""{"lines":[{"sku":"A"}]}""", "lines[0].qty")]
     [TestCase("""{"lines":[{"sku":"A","qty":0}]}""", "lines[0].qty")]
     [TestCase("""{"lines":[{"sku":"A","qty":1},{"sku":" ","qty":1}]}""", "lines[1].sku")]
-    [TestCase("""{"lines":[{"sku":"A","qty":1,"price":3}]}""", "lines")]
-    [TestCase("""{"lines":[{"sku":"A","qty":"1"}]}""", "lines")]
     [TestCase("""{"lines":[{"sku":"A","qty":1}],"orderid":"x"}""", "orderid")]
     public async Task An_invalid_body_is_400_validation_keyed_by_the_field_and_changes_nothing(string body, string field)
     {
@@ -229,6 +227,34 @@ public class OrderAllocationEndpointTests : ApiFixture
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation);
         problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Contain(field);
+        (await ListedAsync(orderId)).Should().BeNull();
+    }
+
+    private const string WrongType = "has the wrong JSON type or format, or is given more than once.";
+
+    /// <remarks>
+    /// Keyed as <c>POST /allocate</c> keys a wrong <c>qty</c> and as FluentValidation keys a line's
+    /// invalid field: by the field's path in the body, so the client knows which line to fix.
+    /// </remarks>
+    [TestCase("""{"lines":[{"sku":"RED-CHAIR","qty":"ten"}]}""", "lines[0].qty", $"'lines[0].qty' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":"A","qty":"1"}]}""", "lines[0].qty", $"'lines[0].qty' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":"A","qty":1},{"sku":"B","qty":2.5}]}""", "lines[1].qty", $"'lines[1].qty' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":5,"qty":1}]}""", "lines[0].sku", $"'lines[0].sku' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":"A","sku":"B","qty":1}]}""", "lines[0].sku", $"'lines[0].sku' {WrongType}")]
+    [TestCase("""{"lines":[7]}""", "lines[0]", $"'lines[0]' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":"A","qty":1},"B"]}""", "lines[1]", $"'lines[1]' {WrongType}")]
+    [TestCase("""{"lines":7}""", "lines", $"'lines' {WrongType}")]
+    [TestCase("""{"lines":[{"sku":"A","qty":1,"price":3}]}""", "lines[0].price", "'lines[0].price' is not a field of this request.")]
+    public async Task A_wrong_json_type_inside_a_line_is_400_keyed_by_the_fields_path_and_changes_nothing(string body, string path, string message)
+    {
+        var orderId = Unique.OrderId();
+
+        using var response = await Client.PostRawAsync(PathOf(orderId), body);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation);
+        var errors = problem.GetProperty("errors");
+        errors.EnumerateObject().Select(p => p.Name).Should().Equal(path);
+        errors.GetProperty(path).EnumerateArray().Select(m => m.GetString()).Should().Equal(message);
         (await ListedAsync(orderId)).Should().BeNull();
     }
 

@@ -14,7 +14,7 @@ namespace Allocation.Infrastructure.Messaging.Commands;
 /// <summary>
 /// The inbox: the commands this service has handled, by id. It is the Idempotency-Key table
 /// (<c>idempotency_keys</c>) under the caller <see cref="Caller"/>: a command's effect is written by
-/// <see cref="ProductWrites"/> with the key in one transaction, exactly as a REST write with an
+/// <see cref="Application.Common.ProductWrites"/> with the key in one transaction, exactly as a REST write with an
 /// Idempotency-Key is, and a rejection is written here with its event in one transaction. So a command
 /// id is in the inbox exactly when its effect or its rejection committed (docs/adr/0009-commands-and-the-inbox.md).
 /// </summary>

@@ -167,7 +167,7 @@ public sealed class AllocationMetricsTests
         var options = Options.Create(new ConflictRetryOptions { MaxAttempts = maxAttempts, BaseDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero });
         var retry = new ConflictRetry(options, new SkuWriteGate(options), NullLogger<ConflictRetry>.Instance, metrics);
         return new AllocationService(
-            new Allocation.Application.Idempotency.ProductWrites(unitsOfWork, retry, new Allocation.Application.Idempotency.IdempotentRequest()),
+            new ProductWrites(unitsOfWork, retry, new Allocation.Application.Idempotency.IdempotentRequest()),
             new FakeReadModel(),
             retry,
             metrics);

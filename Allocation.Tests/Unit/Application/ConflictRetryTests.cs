@@ -67,14 +67,14 @@ public class ConflictRetryTests
         var retry = new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
 
         var held = () => retry.ExecuteAsync<int>(
-            "LAMP",
+            ["LAMP"],
             async ct =>
             {
                 await Task.Delay(300, ct);
                 throw new ConcurrencyConflict("the product moved on while this write waited for its lock");
             },
             None);
-        var quick = () => retry.ExecuteAsync<int>("LAMP", _ => throw new ConcurrencyConflict("lost"), None);
+        var quick = () => retry.ExecuteAsync<int>(["LAMP"], _ => throw new ConcurrencyConflict("lost"), None);
 
         await held.Should().ThrowAsync<StoreUnavailable>().WithMessage("*held this write*");
         await quick.Should().ThrowAsync<ConcurrencyConflict>("quick losses until the budget is spent are contention");
@@ -150,7 +150,7 @@ public class ConflictRetryTests
         var attempts = 0;
 
         var act = () => retry.ExecuteAsync<int>(
-            "LAMP",
+            ["LAMP"],
             _ =>
             {
                 attempts++;

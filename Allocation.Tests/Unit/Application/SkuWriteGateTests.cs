@@ -24,6 +24,20 @@ public class SkuWriteGateTests
         return new ConflictRetry(options, new SkuWriteGate(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
     }
 
+    /// <summary>
+    /// A write of the SKU through the gate, as every write comes: it waits up to <paramref name="budget"/>
+    /// for a turn and then learns why none came; the write itself must never run.
+    /// </summary>
+    private static Func<Task<int>> WriteWaitingAtMost(SkuWriteGate gate, TimeSpan budget)
+    {
+        var retry = new ConflictRetry(
+            Options.Create(new ConflictRetryOptions { Budget = budget }),
+            gate,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ConflictRetry>.Instance);
+        return () => retry.ExecuteAsync<int>(
+            ["LAMP"], _ => throw new InvalidOperationException("The write ran without a turn."), None);
+    }
+
     [Test]
     public async Task Writes_of_one_sku_take_turns_and_other_skus_pass_freely()
     {
@@ -58,19 +72,20 @@ public class SkuWriteGateTests
     {
         // Generous margins: a loaded two-core machine can stall a thread for a few hundred milliseconds.
         var gate = Gate(stuckAfter: TimeSpan.FromSeconds(1));
-        using (var holder = await gate.EnterAsync("LAMP", TimeSpan.Zero, None))
+        using (var holder = await gate.TryEnterAsync("LAMP", TimeSpan.Zero, None))
         {
-            var busy = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(20), None);
+            holder.Should().NotBeNull();
+            var busy = WriteWaitingAtMost(gate, TimeSpan.FromMilliseconds(20));
             await busy.Should().ThrowAsync<ConcurrencyConflict>();
 
-            var stuck = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(1200), None);
+            var stuck = WriteWaitingAtMost(gate, TimeSpan.FromMilliseconds(1200));
             await stuck.Should().ThrowAsync<StoreUnavailable>("no write of the SKU has had an answer from the database for over a second");
 
-            holder.DatabaseAnswered();
+            holder!.DatabaseAnswered();
             await busy.Should().ThrowAsync<ConcurrencyConflict>("the database answered just now: busy, not stuck");
         }
 
-        using var afterwards = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
+        using var afterwards = await gate.TryEnterAsync("LAMP", TimeSpan.Zero, None);
         afterwards.Should().NotBeNull();
     }
 
@@ -84,7 +99,7 @@ public class SkuWriteGateTests
         var retry = RetryWaitingForAPrimary(budget: TimeSpan.FromMilliseconds(200), failoverWait: TimeSpan.FromSeconds(3));
         var primaryBack = System.Diagnostics.Stopwatch.StartNew();
         Task<int> Write(int n) => retry.ExecuteAsync(
-            "LAMP",
+            ["LAMP"],
             _ => primaryBack.ElapsedMilliseconds < 600 ? throw new StoreUnavailable("no suitable host") : Task.FromResult(n),
             None);
 
@@ -101,7 +116,7 @@ public class SkuWriteGateTests
     public async Task Writes_queued_behind_a_failover_that_outlasts_the_wait_get_unavailable_not_a_conflict()
     {
         var retry = RetryWaitingForAPrimary(budget: TimeSpan.FromMilliseconds(100), failoverWait: TimeSpan.FromMilliseconds(400));
-        Task<int> Write() => retry.ExecuteAsync<int>("LAMP", _ => throw new StoreUnavailable("no suitable host"), None);
+        Task<int> Write() => retry.ExecuteAsync<int>(["LAMP"], _ => throw new StoreUnavailable("no suitable host"), None);
 
         var first = Write();
         await Task.Delay(30);
@@ -119,18 +134,20 @@ public class SkuWriteGateTests
     public async Task Behind_a_write_stuck_at_the_database_the_store_is_unavailable_even_while_other_skus_are_answered()
     {
         var gate = Gate(stuckAfter: TimeSpan.FromMilliseconds(300));
-        using var stuck = await gate.EnterAsync("LAMP", TimeSpan.Zero, None);
-        using var other = await gate.EnterAsync("CHAIR", TimeSpan.Zero, None);
+        using var stuck = await gate.TryEnterAsync("LAMP", TimeSpan.Zero, None);
+        using var other = await gate.TryEnterAsync("CHAIR", TimeSpan.Zero, None);
+        stuck.Should().NotBeNull();
+        other.Should().NotBeNull();
         var otherAnswered = Task.Run(async () =>
         {
             for (var i = 0; i < 20; i++)
             {
-                other.DatabaseAnswered();
+                other!.DatabaseAnswered();
                 await Task.Delay(50);
             }
         });
 
-        var queued = () => gate.EnterAsync("LAMP", TimeSpan.FromMilliseconds(600), None);
+        var queued = WriteWaitingAtMost(gate, TimeSpan.FromMilliseconds(600));
 
         await queued.Should().ThrowAsync<StoreUnavailable>("the write ahead has had no answer for longer than a healthy write takes")
             .WithMessage("*ahead of this one*");

@@ -35,6 +35,13 @@ public class ProductChangesRenderingTests
         product => product.Allocate(Line("o9", 2)));
 
     [Test]
+    public void Whole_order_of_one_sku() => Check(
+        "whole-order-of-one-sku",
+        "order o9 of one line, 2 of LAMP, through the whole-order rule: the same statement as an allocation, with the order's event too",
+        Loaded(ProductScope.ForOrder("o9"), StoredTotal("warehouse", 10, null, 4), StoredTotal("shipment", 10, Soon, 0)),
+        product => WholeOrder.Allocate([Line("o9", 2)], [product]));
+
+    [Test]
     public void Out_of_stock() => Check(
         "out-of-stock",
         "order o9 wants 20 of LAMP and no batch has room: the version move and the event, no state",

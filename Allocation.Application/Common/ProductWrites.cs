@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Allocation.Application.Common;
+using Allocation.Application.Idempotency;
 
-namespace Allocation.Application.Idempotency;
+namespace Allocation.Application.Common;
 
 /// <summary>
 /// The one way a use case writes a product: its SKU's turn and retries (<see cref="ConflictRetry"/>),
