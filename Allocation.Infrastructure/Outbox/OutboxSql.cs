@@ -24,15 +24,6 @@ internal static class OutboxSql
         ORDER BY claimed.txid, claimed.id
         """;
 
-    /// <summary>
-    /// Makes the events this transaction writes keep the W3C trace context of the operation writing them:
-    /// the outbox's traceparent and tracestate columns default to these transaction-local settings
-    /// (migration 0005), so no statement that writes events has to name them.
-    /// </summary>
-    public const string KeepTraceContext = """
-        SELECT set_config('allocation.traceparent', @TraceParent, true), set_config('allocation.tracestate', coalesce(@TraceState, ''), true)
-        """;
-
     /// <summary>The broker confirmed these: never publish them again.</summary>
     public const string MarkPublished = """
         UPDATE outbox SET published_at = now(), claimed_until = NULL

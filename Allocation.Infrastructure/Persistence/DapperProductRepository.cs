@@ -1,5 +1,6 @@
 using Allocation.Application;
 using Allocation.Domain;
+using Allocation.Infrastructure.Telemetry;
 using Dapper;
 using Npgsql;
 
@@ -53,8 +54,9 @@ internal sealed class DapperProductRepository(NpgsqlConnection connection, Npgsq
 
     /// <summary>The statements that store every tracked product's changes, product by product.</summary>
     /// <param name="newEventId">Gives each event its id.</param>
-    public List<SqlStatement> Changes(Func<Guid> newEventId) =>
-        [.. _tracked.SelectMany(tracked => ProductChanges.Render(tracked.Product, tracked.IsNew, newEventId))];
+    /// <param name="writer">The trace the events continue; null when not traced.</param>
+    public List<SqlStatement> Changes(Func<Guid> newEventId, TraceContext? writer) =>
+        [.. _tracked.SelectMany(tracked => ProductChanges.Render(tracked.Product, tracked.IsNew, newEventId, writer))];
 
     private async Task<Product?> LoadAsync(
         string sql, object parameters, string sku, ProductScope scope, bool readsLines, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Allocation.Application;
 using Allocation.Domain;
 using Allocation.Infrastructure.Outbox;
+using Allocation.Infrastructure.Telemetry;
 
 namespace Allocation.Infrastructure.Persistence;
 
@@ -22,11 +23,12 @@ internal static class ProductChanges
     /// <param name="product">The product, after the use case changed it.</param>
     /// <param name="isNew">The product is not stored yet (it was added, not loaded).</param>
     /// <param name="newEventId">Gives each event its id, in event order.</param>
+    /// <param name="writer">The trace the events continue (the writing request's or command's); null when not traced.</param>
     /// <exception cref="InvalidOperationException">
     /// One unit of work gave back an order's line and allocated the same order again with another
     /// quantity: no use case does, and one statement cannot delete and insert the same line.
     /// </exception>
-    public static IReadOnlyList<SqlStatement> Render(Product product, bool isNew, Func<Guid> newEventId)
+    public static IReadOnlyList<SqlStatement> Render(Product product, bool isNew, Func<Guid> newEventId, TraceContext? writer = null)
     {
         ArgumentNullException.ThrowIfNull(product);
         ArgumentNullException.ThrowIfNull(newEventId);
@@ -49,11 +51,11 @@ internal static class ProductChanges
                 }));
         }
 
-        statements.Add(StoreChanges(product, newEventId));
+        statements.Add(StoreChanges(product, newEventId, writer));
         return statements;
     }
 
-    private static SqlStatement StoreChanges(Product product, Func<Guid> newEventId)
+    private static SqlStatement StoreChanges(Product product, Func<Guid> newEventId, TraceContext? writer)
     {
         var events = product.Events.Select(IntegrationEvents.Describe).ToArray();
         var parameters = new List<KeyValuePair<string, object?>>
@@ -64,6 +66,8 @@ internal static class ProductChanges
             new("EventIds", events.Select(_ => newEventId()).ToArray()),
             new("EventTypes", events.Select(e => e.Type).ToArray()),
             new("EventData", events.Select(e => e.Data).ToArray()),
+            new("TraceParent", writer?.TraceParent),
+            new("TraceState", writer?.TraceState),
         };
         var conflict = $"Product {product.Sku} changed after version {product.LoadedVersionNumber} was read.";
 

@@ -69,7 +69,8 @@ internal static class ProductSql
     /// <summary>
     /// The head of every statement that stores a product's changes. <c>version_check</c> moves the
     /// product from the version the changes were made on to the next, taking its row lock, and numbers
-    /// the events on from the SKU's last one; <c>events</c> writes them to the outbox. Every other part
+    /// the events on from the SKU's last one; <c>events</c> writes them to the outbox, each with the trace
+    /// context of the request or command that wrote it (NULL when tracing is off). Every other part
     /// reads from <c>version_check</c>: when another writer got there first it matches no row, the
     /// statement writes nothing (and locks nothing but, while it waits, the product row) and answers
     /// no row, which is how the caller knows it lost. Otherwise it answers how many rows it changed.
@@ -81,8 +82,9 @@ internal static class ProductSql
             WHERE sku = @Sku AND version_number = @FromVersion
             RETURNING sku, last_event_sequence
         ), events AS (
-            INSERT INTO outbox (event_id, type, subject, sku_sequence, data)
-            SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
+            INSERT INTO outbox (event_id, type, subject, sku_sequence, data, traceparent, tracestate)
+            SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json,
+                   @TraceParent::text, @TraceState::text
             FROM version_check v,
                  unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
         )

@@ -1,7 +1,6 @@
 using System.Data;
 using Allocation.Application;
 using Allocation.Application.Idempotency;
-using Allocation.Infrastructure.Outbox;
 using Allocation.Infrastructure.Telemetry;
 using Dapper;
 using Npgsql;
@@ -97,17 +96,8 @@ internal sealed class UnitOfWork : IUnitOfWork
                     cancellationToken);
             }
 
-            var statements = _products.Changes(Guid.CreateVersion7);
-            if (statements.Count > 0 && TraceContext.OfTracedCurrent() is { } writer)
-            {
-                // The events written next continue the trace of the request or command writing them (one more
-                // round trip, only with tracing on; the outbox's columns default to it, see OutboxSql.KeepTraceContext).
-                await RunAsync(
-                    token => _connection.ExecuteAsync(new CommandDefinition(
-                        OutboxSql.KeepTraceContext, new { writer.TraceParent, writer.TraceState }, _transaction, cancellationToken: token)),
-                    cancellationToken);
-            }
-
+            // The events continue the trace of the request or command writing them (with tracing on).
+            var statements = _products.Changes(Guid.CreateVersion7, TraceContext.OfTracedCurrent());
             if (statements.Count == 1 && !_idempotency.HasPending)
             {
                 // The usual case (an allocation, a deallocation, most batch changes): the change and

@@ -63,8 +63,8 @@ internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOpt
     /// would refuse a second one even if the inbox did not.
     /// </summary>
     internal const string InsertRejectionEvent = """
-        INSERT INTO outbox (event_id, type, subject, sku_sequence, data)
-        VALUES (@EventId, @Type, @Subject, 1, @Data::json)
+        INSERT INTO outbox (event_id, type, subject, sku_sequence, data, traceparent, tracestate)
+        VALUES (@EventId, @Type, @Subject, 1, @Data::json, @TraceParent::text, @TraceState::text)
         """;
 
     private const string Read = """
@@ -116,14 +116,10 @@ internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOpt
                     }
                 }
 
-                if (TraceContext.OfTracedCurrent() is { } writer)
-                {
-                    // The rejection event continues the command's trace, as its effect's events would have.
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        OutboxSql.KeepTraceContext, new { writer.TraceParent, writer.TraceState }, transaction, cancellationToken: token));
-                }
-
                 var answer = JsonSerializer.Serialize(new { rejected = reason });
+
+                // The rejection continues the command's trace, as its effect's events would have.
+                var writer = TraceContext.OfTracedCurrent();
                 await connection.ExecuteAsync(new CommandDefinition(
                     IdempotencyRecords.Insert,
                     new { Caller, Key = command.Id, command.Fingerprint, Answer = answer, Retention = idempotency.Value.Retention },
@@ -137,6 +133,8 @@ internal class CommandInbox(NpgsqlDataSource dataSource, IOptions<IdempotencyOpt
                         Type = RejectedEventType,
                         Subject = "commands/" + command.Id,
                         Data = RejectionData(command, reason, detail),
+                        writer?.TraceParent,
+                        writer?.TraceState,
                     },
                     transaction,
                     cancellationToken: token));

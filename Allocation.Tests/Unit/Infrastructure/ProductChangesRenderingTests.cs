@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Allocation.Domain;
 using Allocation.Infrastructure.Persistence;
+using Allocation.Infrastructure.Telemetry;
 
 namespace Allocation.Tests.Unit.Infrastructure;
 
@@ -33,6 +34,14 @@ public class ProductChangesRenderingTests
         "order o9 takes 2 of LAMP: one line, its allocation and its batch's total, with COMMIT in one round trip",
         Loaded(ProductScope.ForOrder("o9"), StoredTotal("warehouse", 10, null, 4), StoredTotal("shipment", 10, Soon, 0)),
         product => product.Allocate(Line("o9", 2)));
+
+    [Test]
+    public void Allocate_traced() => Check(
+        "allocate-traced",
+        "the same allocation made by a traced request: its event keeps the request's W3C trace context",
+        Loaded(ProductScope.ForOrder("o9"), StoredTotal("warehouse", 10, null, 4), StoredTotal("shipment", 10, Soon, 0)),
+        product => product.Allocate(Line("o9", 2)),
+        writer: new TraceContext("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "rojo=00f067aa0ba902b7"));
 
     [Test]
     public void Whole_order_of_one_sku() => Check(
@@ -106,10 +115,11 @@ public class ProductChangesRenderingTests
 
     private static Product Loaded(ProductScope scope, params Batch[] batches) => new(Sku, batches, versionNumber: 7, scope);
 
-    private static void Check(string name, string story, Product product, Action<Product> useCase, bool isNew = false, [CallerFilePath] string here = "")
+    private static void Check(
+        string name, string story, Product product, Action<Product> useCase, bool isNew = false, TraceContext? writer = null, [CallerFilePath] string here = "")
     {
         useCase(product);
-        var statements = ProductChanges.Render(product, isNew, EventIds());
+        var statements = ProductChanges.Render(product, isNew, EventIds(), writer);
         var rendering = Render(name, story, statements);
         var path = Path.Combine(Path.GetDirectoryName(here)!, "Renderings", name + ".sql");
         if (Environment.GetEnvironmentVariable("ALLOCATION_WRITE_RENDERINGS") == "1")

@@ -9,8 +9,9 @@ WITH version_check AS (
     WHERE sku = @Sku AND version_number = @FromVersion
     RETURNING sku, last_event_sequence
 ), events AS (
-    INSERT INTO outbox (event_id, type, subject, sku_sequence, data)
-    SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json
+    INSERT INTO outbox (event_id, type, subject, sku_sequence, data, traceparent, tracestate)
+    SELECT e.id, e.type, v.sku, v.last_event_sequence - cardinality(@EventIds::uuid[]) + e.n, e.data::json,
+           @TraceParent::text, @TraceState::text
     FROM version_check v,
          unnest(@EventIds::uuid[], @EventTypes::text[], @EventData::text[]) WITH ORDINALITY AS e (id, type, data, n)
 )
@@ -35,6 +36,8 @@ FROM version_check;
 -- @EventIds = {00000001-0000-0000-0000-000000000000, 00000002-0000-0000-0000-000000000000}
 -- @EventTypes = {'allocation.line.allocated', 'allocation.order.allocated'}
 -- @EventData = {'{"orderid":"o9","sku":"LAMP","qty":2,"batchref":"warehouse"}', '{"orderid":"o9","lines":[{"sku":"LAMP","qty":2,"batchref":"warehouse"}]}'}
+-- @TraceParent = NULL
+-- @TraceState = NULL
 -- @OrderId = 'o9'
 -- @Quantity = 2
 -- @BatchReference = 'warehouse'
