@@ -19,6 +19,12 @@ public sealed class IdempotentRequest
     /// <summary>The answer was the stored one of an earlier request with this key, not a new decision.</summary>
     public bool Replayed { get; internal set; }
 
+    /// <summary>
+    /// The caller runs a write that gave up on contention again by itself (the command consumer does), so
+    /// giving up is one of its attempts, not how the request ended.
+    /// </summary>
+    public bool RepeatsOnContention { get; set; }
+
     public void Use(string caller, string key, byte[] fingerprint)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

@@ -47,7 +47,8 @@ public sealed class OrderAllocationService(
                 : OrderOutcome.Allocated);
             return result;
         }
-        catch (Exception refusal) when (metrics is not null && OutcomeOf(refusal) is { } outcome)
+        catch (Exception refusal) when (metrics is not null && OutcomeOf(refusal) is { } outcome
+            && !(outcome == OrderOutcome.ConflictGaveUp && request is { RepeatsOnContention: true }))
         {
             metrics.Order(outcome);
             throw;

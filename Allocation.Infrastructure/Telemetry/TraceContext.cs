@@ -25,11 +25,12 @@ internal sealed record TraceContext(string TraceParent, string? TraceState)
     /// <summary>W3C: at most 32 entries of at most 256 characters, and a receiver may drop a longer tracestate; 512 is what it must keep.</summary>
     public const int MaxTraceStateLength = 512;
 
-    /// <summary>The context of a span; null without one, or for one that is not a W3C span.</summary>
+    /// <summary>
+    /// The context of a span; null without one, or for one that is not a W3C span. Checked like a received
+    /// one (<see cref="Parse"/>): a request span's tracestate is the client's header as it came.
+    /// </summary>
     public static TraceContext? Of(Activity? span) =>
-        span is { IdFormat: ActivityIdFormat.W3C, Id: { } id }
-            ? new TraceContext(id, string.IsNullOrEmpty(span.TraceStateString) ? null : span.TraceStateString)
-            : null;
+        span is { IdFormat: ActivityIdFormat.W3C, Id: { } id } ? Parse(id, span.TraceStateString) : null;
 
     /// <summary>
     /// The context of the current span when this service traces it (a listened-to ActivitySource made it: a
@@ -58,9 +59,9 @@ internal sealed record TraceContext(string TraceParent, string? TraceState)
     }
 
     /// <summary>
-    /// The context a message carries: its <c>traceparent</c> header (what the relay and most clients write),
-    /// else the CloudEvents binary-mode <c>cloudEvents:traceparent</c>; the tracestate comes from the same
-    /// place. Header values arrive as bytes (AMQP long strings) or text.
+    /// The context a message carries: its <c>traceparent</c> header (what the relay and most clients write)
+    /// when valid, else the CloudEvents binary-mode <c>cloudEvents:traceparent</c>; the tracestate comes
+    /// from the same place. Header values arrive as bytes (AMQP long strings) or text.
     /// </summary>
     public static TraceContext? ReadFrom(IDictionary<string, object?>? headers)
     {
@@ -71,9 +72,10 @@ internal sealed record TraceContext(string TraceParent, string? TraceState)
 
         foreach (var prefix in (string[])["", CloudEventsPrefix])
         {
-            if (Text(headers, prefix + TraceParentName) is { } traceParent)
+            if (Text(headers, prefix + TraceParentName) is { } traceParent
+                && Parse(traceParent, Text(headers, prefix + TraceStateName)) is { } context)
             {
-                return Parse(traceParent, Text(headers, prefix + TraceStateName));
+                return context;
             }
         }
 

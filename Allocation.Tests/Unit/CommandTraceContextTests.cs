@@ -129,16 +129,32 @@ public class CommandTraceContextTests
     }
 
     [Test]
+    public void A_span_s_context_is_checked_like_a_received_one_an_oversized_tracestate_is_dropped()
+    {
+        using var span = new Activity("request").SetIdFormat(ActivityIdFormat.W3C);
+        span.TraceStateString = "rojo=" + new string('a', TraceContext.MaxTraceStateLength);
+        span.Start();
+
+        var context = TraceContext.Of(span);
+
+        context.Should().NotBeNull();
+        context!.TraceParent.Should().Be(span.Id);
+        context.TraceState.Should().BeNull("a client's tracestate over 512 characters is not stored with the events");
+    }
+
+    [Test]
     public void Without_a_valid_context_the_consumer_s_span_starts_a_trace_of_its_own()
     {
+        ActivityTraceId outerTrace;
         using (var outer = new Activity("not the sender").Start())
         {
+            outerTrace = outer.TraceId;
             using var span = CommandTelemetry.StartProcess(TraceContext.Parse("00-nonsense", null), "c-2", CommandTypes.AllocateOrder, 1);
         }
 
         var process = Stopped().Should().ContainSingle().Subject;
         process.ParentSpanId.Should().Be(default(ActivitySpanId));
-        process.TraceId.ToHexString().Should().NotBe(TraceId);
+        process.TraceId.Should().NotBe(outerTrace, "not whatever span happened to be current either");
     }
 
     [Test]

@@ -49,6 +49,8 @@ internal class CommandHandler(IServiceScopeFactory scopes, CommandInbox inbox, T
         await using var scope = scopes.CreateAsyncScope();
         var request = scope.ServiceProvider.GetRequiredService<IdempotentRequest>();
         request.Use(CommandInbox.Caller, command.Id, command.Fingerprint);
+        // A conflict that outlives the retries is transient here: the consumer handles the command again.
+        request.RepeatsOnContention = true;
         try
         {
             var succeeded = await RunAsync(scope.ServiceProvider, command, cancellationToken);

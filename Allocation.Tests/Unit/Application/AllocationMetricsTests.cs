@@ -127,6 +127,20 @@ public sealed class AllocationMetricsTests
         OrderOutcomes().Should().Equal("conflict_gave_up");
     }
 
+    [Test]
+    public async Task A_whole_order_command_that_gives_up_on_contention_is_not_counted_yet_its_consumer_runs_it_again()
+    {
+        var factory = UowThatAlwaysLoses();
+        var metrics = new AllocationMetrics(_meters);
+        var retry = Retry(metrics, maxAttempts: 3);
+        var request = new IdempotentRequest { RepeatsOnContention = true };
+        var orders = new OrderAllocationService(new ProductWrites(factory.Object, retry, request), new FakeReadModel(), retry, metrics, request);
+
+        await FluentActions.Awaiting(() => orders.AllocateOrderAsync("o1", [new("LAMP", 1)], None)).Should().ThrowAsync<ConcurrencyConflict>();
+
+        OrderOutcomes().Should().BeEmpty("the attempt that gave up is repeated, and the repeat's outcome is the one counted");
+    }
+
     private static IdempotentRequest Keyed(string key)
     {
         var request = new IdempotentRequest();
