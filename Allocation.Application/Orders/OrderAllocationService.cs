@@ -36,7 +36,8 @@ public sealed class OrderAllocationService(
             throw new InvalidOrder(problem);
         }
 
-        // Counted once the order's outcome is final, never per attempt: an attempt that lost a race is retried.
+        // Counted once the order's outcome is final, never per attempt: an attempt that lost a race is retried
+        // (here, or by the command consumer: see IdempotentRequest.RepeatsOnContention).
         try
         {
             var result = await DecideOrderAsync(orderId, lines, cancellationToken);
@@ -58,7 +59,6 @@ public sealed class OrderAllocationService(
     private async Task<OrderAllocationResult> DecideOrderAsync(
         string orderId, IReadOnlyCollection<RequestedLine> lines, CancellationToken cancellationToken)
     {
-
         var requested = lines.Select(l => new OrderLine(orderId, l.Sku, l.Quantity)).ToList();
         // What the order holds under SKUs the request may not name: their products are loaded too, so
         // that the decision sees them (a request without them is another order, a conflict).

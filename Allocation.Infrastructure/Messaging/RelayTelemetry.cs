@@ -21,6 +21,12 @@ internal static class RelayTelemetry
     /// <param name="writers">The trace contexts kept with the batch's events: the span links to each (OpenTelemetry's batch publish).</param>
     public static Activity? StartPublish(int count, IEnumerable<TraceContext>? writers = null)
     {
+        if (!Source.HasListeners())
+        {
+            // Tracing off: no span, so no links to parse the batch's stored contexts for.
+            return null;
+        }
+
         var links = writers?
             .Select(w => w.ToActivityContext())
             .Where(c => c != default)
